@@ -1,0 +1,20 @@
+/** Error codes shared by HTTP bodies, SSE `error` events and WebSocket `ERROR` frames. */
+export const ERROR_CODES = [
+  'AUTH_FAILED',
+  'FORBIDDEN',
+  'BAD_REQUEST',
+  'UNKNOWN_COLLECTION',
+  'CONFLICT',
+  'TOO_LARGE',
+  'RATE_LIMITED',
+  'MUST_RESYNC',
+  'NOT_FOUND',
+  'INTERNAL',
+] as const;
+
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+/** Body of every HTTP error response: `{ error: { code, message } }`. */
+export interface ErrorBody {
+  error: { code: ErrorCode; message: string; subscription?: string };
+}

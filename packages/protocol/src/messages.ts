@@ -1,0 +1,82 @@
+import type { Row } from './values.ts';
+
+export type ChangeOp = 'insert' | 'update' | 'delete';
+
+/** One row change inside a `changes` message. `collection` is the subscription id. */
+export interface Change {
+  collection: string;
+  op: ChangeOp;
+  key: string;
+  row: Row | null;
+  version: number;
+}
+
+/** A client mutation that initiated a transaction (from the write API's origin tag). */
+export interface MutationRef {
+  clientId: string;
+  mutationId: number;
+}
+
+export interface SnapshotRow {
+  key: string;
+  row: Row;
+  version: number;
+}
+
+export interface HelloMessage {
+  connectionId: string;
+  protocol: number;
+  heartbeatMs: number;
+}
+
+export interface SnapshotMessage {
+  subscription: string;
+  rows: SnapshotRow[];
+  cursor: string;
+  done: boolean;
+}
+
+export interface ChangesMessage {
+  cursor: string;
+  changes: Change[];
+  mutations?: MutationRef[];
+}
+
+export interface AckMessage {
+  cursor: string;
+  mutations: MutationRef[];
+}
+
+/** Why a subscription must be resynchronised from a fresh snapshot. */
+export type ResyncReason =
+  | 'cursor-too-old'
+  | 'cursor-ahead'
+  | 'cursor-epoch'
+  | 'truncate'
+  | 'transaction-too-large'
+  | 'slot-recreated'
+  | 'buffer-overflow'
+  | 'schema-changed';
+
+export interface ResyncMessage {
+  subscription: string;
+  reason: ResyncReason;
+}
+
+export interface ErrorMessage {
+  code: string;
+  message: string;
+  subscription?: string;
+}
+
+/** SSE event names and their payloads. */
+export interface SseEvents {
+  hello: HelloMessage;
+  snapshot: SnapshotMessage;
+  changes: ChangesMessage;
+  ack: AckMessage;
+  resync: ResyncMessage;
+  error: ErrorMessage;
+  ping: Record<string, never>;
+}
+export type SseEventName = keyof SseEvents;

@@ -1,0 +1,42 @@
+import { z } from 'zod';
+
+/** Client-chosen subscription id: short, printable, no surprises in logs or keys. */
+export const subscriptionIdSchema = z
+  .string()
+  .min(1)
+  .max(128)
+  .regex(/^[A-Za-z0-9_.:\-]+$/, 'subscription id may use letters, digits and _ . : -');
+
+/** Subscription params: flat map of scalars; values are bound, never spliced into SQL. */
+export const paramValueSchema = z.union([z.string().max(1024), z.number().finite(), z.boolean(), z.null()]);
+export const paramsSchema = z.record(z.string().max(128), paramValueSchema).refine((p) => Object.keys(p).length <= 32, {
+  message: 'at most 32 params',
+});
+
+export const subscriptionSchema = z
+  .object({
+    id: subscriptionIdSchema,
+    collection: z.string().min(1).max(128),
+    params: paramsSchema.optional(),
+    cursor: z.string().max(128).optional(),
+  })
+  .strict();
+
+export type Subscription = z.infer<typeof subscriptionSchema>;
+
+export const subscribeRequestSchema = z
+  .object({ connectionId: z.string().min(1).max(128), subscription: subscriptionSchema })
+  .strict();
+export type SubscribeRequest = z.infer<typeof subscribeRequestSchema>;
+
+export const unsubscribeRequestSchema = z
+  .object({ connectionId: z.string().min(1).max(128), id: subscriptionIdSchema })
+  .strict();
+export type UnsubscribeRequest = z.infer<typeof unsubscribeRequestSchema>;
+
+/** Client ids are generated once by the client and kept; bounded so they stay cheap to index. */
+export const clientIdSchema = z
+  .string()
+  .min(1)
+  .max(128)
+  .regex(/^[A-Za-z0-9_.:\-]+$/);
