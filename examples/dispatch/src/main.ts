@@ -1,0 +1,70 @@
+/**
+ * `npm start`: the dispatch demo. Without DATABASE_URL it runs PostgreSQL
+ * itself (embedded, data in .syncline/demo-pg, kept between runs); with it,
+ * it checks that server and turns an empty database into the demo.
+ */
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { startEmbeddedPostgres, startSyncline } from '@syncline/server';
+import type { RunningPostgres } from '@syncline/server';
+import { demoCollections } from './collections.ts';
+import { startActivity } from './activity.ts';
+import { servePage } from './page.ts';
+import { DEMO_SCHEMA } from './schema.ts';
+import { seedDemo } from './seed.ts';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+const port = Number(process.env['PORT'] ?? 4000);
+
+async function main(): Promise<void> {
+  let embedded: RunningPostgres | null = null;
+  let databaseUrl = process.env['DATABASE_URL'];
+  if (!databaseUrl) {
+    const pgPort = Number(process.env['SYNCLINE_PG_PORT'] ?? 54329);
+    console.log(`Starting embedded PostgreSQL on port ${pgPort} (data in .syncline/demo-pg)…`);
+    embedded = await startEmbeddedPostgres({ dataDir: path.join(root, '.syncline', 'demo-pg'), port: pgPort });
+    databaseUrl = await ensureDatabase(embedded.url, 'syncline_demo');
+  }
+
+  const pool = new pg.Pool({ connectionString: databaseUrl, max: 2 });
+  await pool.query(DEMO_SCHEMA);
+  await seedDemo(pool);
+
+  const server = await startSyncline({ databaseUrl, collections: demoCollections, port, fallback: servePage });
+  const activity = process.env['SYNCLINE_DEMO_ACTIVITY'] === '0' ? null : startActivity(pool);
+
+  console.log(`\nSyncline demo is running.\n  Open   http://localhost:${server.port}/\n  Health http://localhost:${server.port}/v1/health\n`);
+  if (activity) console.log('A simulated dispatcher changes an order every few seconds (SYNCLINE_DEMO_ACTIVITY=0 to stop it).');
+  console.log('Press Ctrl-C to stop.');
+
+  let stopping = false;
+  const shutdown = async () => {
+    if (stopping) return;
+    stopping = true;
+    console.log('\nStopping…');
+    activity?.stop();
+    await server.stop();
+    await pool.end();
+    await embedded?.stop();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void shutdown());
+  process.on('SIGTERM', () => void shutdown());
+}
+
+async function ensureDatabase(adminUrl: string, name: string): Promise<string> {
+  const admin = new pg.Client(adminUrl);
+  await admin.connect();
+  const exists = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+  if (exists.rowCount === 0) await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const u = new URL(adminUrl);
+  u.pathname = `/${name}`;
+  return u.toString();
+}
+
+main().catch((err: unknown) => {
+  console.error(`\nThe demo could not start: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
+});

@@ -1,0 +1,101 @@
+/**
+ * The minimal demo page: `orders_active` live, as a board by status. Plain
+ * EventSource, no build step; the full demo app replaces it later.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+
+const HTML = `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>Syncline · Dispatch</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<style>
+  body { font: 14px system-ui, sans-serif; margin: 0; background: #f4f5f7; color: #172b4d; }
+  header { padding: 12px 20px; background: #1d2b3a; color: #fff; display: flex; gap: 16px; align-items: baseline; }
+  header h1 { font-size: 18px; margin: 0; }
+  #status { font-size: 12px; opacity: .8; }
+  main { display: grid; grid-template-columns: repeat(4, 1fr); gap: 12px; padding: 16px; }
+  section { background: #ebecf0; border-radius: 6px; padding: 8px; min-height: 200px; }
+  section h2 { font-size: 13px; text-transform: uppercase; margin: 4px 4px 8px; color: #5e6c84; }
+  .card { background: #fff; border-radius: 4px; padding: 8px; margin-bottom: 8px; box-shadow: 0 1px 1px rgba(9,30,66,.25); transition: background 1s; }
+  .card.flash { background: #fffae6; }
+  .card small { color: #5e6c84; display: block; }
+</style>
+</head>
+<body>
+<header><h1>Dispatch board</h1><span id="status">connecting…</span></header>
+<main id="board"></main>
+<script type="module">
+const STATUSES = ['pending', 'accepted', 'in_progress', 'delivering'];
+const board = document.getElementById('board');
+const statusEl = document.getElementById('status');
+const rows = new Map();
+let cursor = null;
+const clientId = localStorage.getItem('syncline-client-id') || crypto.randomUUID();
+localStorage.setItem('syncline-client-id', clientId);
+
+function render(flashKey) {
+  board.innerHTML = '';
+  for (const s of STATUSES) {
+    const col = document.createElement('section');
+    const list = [...rows.values()].filter((r) => r.status === s).sort((a, b) => a.title.localeCompare(b.title));
+    col.innerHTML = '<h2>' + s.replace('_', ' ') + ' · ' + list.length + '</h2>';
+    for (const r of list) {
+      const card = document.createElement('div');
+      card.className = 'card' + (r.id === flashKey ? ' flash' : '');
+      card.textContent = r.title;
+      const meta = document.createElement('small');
+      meta.textContent = r.address + ' · ' + r.total + ' · v' + r.version;
+      card.appendChild(meta);
+      col.appendChild(card);
+    }
+    board.appendChild(col);
+  }
+}
+
+function connect() {
+  const sub = { id: 'board', collection: 'orders_active' };
+  if (cursor) sub.cursor = cursor;
+  const url = '/v1/sync/events?clientId=' + encodeURIComponent(clientId) + '&subscribe=' + encodeURIComponent(JSON.stringify(sub));
+  const es = new EventSource(url);
+  let parts = [];
+  es.addEventListener('hello', () => { statusEl.textContent = 'live'; });
+  es.addEventListener('snapshot', (e) => {
+    const m = JSON.parse(e.data);
+    parts.push(...m.rows);
+    if (!m.done) return;
+    rows.clear();
+    for (const r of parts) rows.set(r.key, r.row);
+    parts = [];
+    cursor = m.cursor;
+    render();
+  });
+  es.addEventListener('changes', (e) => {
+    const m = JSON.parse(e.data);
+    let last;
+    for (const c of m.changes) {
+      if (c.op === 'delete') rows.delete(c.key); else rows.set(c.key, c.row);
+      last = c.key;
+    }
+    cursor = m.cursor;
+    render(last);
+  });
+  es.addEventListener('resync', () => { es.close(); cursor = null; connect(); });
+  es.onerror = () => { statusEl.textContent = 'reconnecting…'; es.close(); setTimeout(connect, 1000); };
+}
+render();
+connect();
+</script>
+</body>
+</html>`;
+
+export function servePage(req: IncomingMessage, res: ServerResponse): void {
+  if (req.method === 'GET' && (req.url === '/' || req.url?.startsWith('/?'))) {
+    res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' });
+    res.end(HTML);
+    return;
+  }
+  res.writeHead(404, { 'Content-Type': 'text/plain' });
+  res.end('not found');
+}

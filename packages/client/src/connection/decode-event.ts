@@ -1,0 +1,59 @@
+import type { Change, SnapshotRow, SseEventName, SseEvents } from '@syncline/protocol';
+
+/**
+ * Turns an SSE event into a typed protocol message. The checks are the
+ * minimum that keeps a malformed payload from corrupting the store (wrong
+ * types on the fields we index or compare); a full schema would cost the
+ * browser bundle a validator for data our own server produced.
+ */
+export type DecodedEvent = { [K in SseEventName]: { type: K; message: SseEvents[K] } }[SseEventName];
+
+export type DecodeResult = DecodedEvent | 'unknown' | 'malformed';
+
+type Obj = Record<string, unknown>;
+const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isStr = (v: unknown): v is string => typeof v === 'string';
+const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+
+const OPS = new Set(['insert', 'update', 'delete']);
+
+function isChange(v: unknown): v is Change {
+  if (!isObj(v) || !isStr(v.collection) || !isStr(v.op) || !OPS.has(v.op) || !isStr(v.key) || !isNum(v.version)) {
+    return false;
+  }
+  // insert/update carry the full row; a delete's row is null.
+  return v.op === 'delete' ? v.row === null || isObj(v.row) : isObj(v.row);
+}
+
+const isSnapshotRow = (v: unknown): v is SnapshotRow => isObj(v) && isStr(v.key) && isObj(v.row) && isNum(v.version);
+
+const validators: { [K in SseEventName]: (m: Obj) => boolean } = {
+  hello: (m) => isStr(m.connectionId) && isNum(m.heartbeatMs),
+  snapshot: (m) =>
+    isStr(m.subscription) &&
+    isStr(m.cursor) &&
+    typeof m.done === 'boolean' &&
+    Array.isArray(m.rows) &&
+    m.rows.every(isSnapshotRow),
+  changes: (m) => isStr(m.cursor) && Array.isArray(m.changes) && m.changes.every(isChange),
+  ack: (m) => isStr(m.cursor) && (m.mutations === undefined || Array.isArray(m.mutations)),
+  resync: (m) => isStr(m.subscription),
+  error: (m) => isStr(m.code) && (m.subscription === undefined || isStr(m.subscription)),
+  ping: () => true,
+};
+
+const isKnown = (type: string): type is SseEventName => Object.hasOwn(validators, type);
+
+export function decodeEvent(type: string, data: string): DecodeResult {
+  // Unknown event names are skipped, not failed: servers may add events (PROTOCOL.md: "may carry more").
+  if (!isKnown(type)) return 'unknown';
+  let message: unknown;
+  try {
+    message = JSON.parse(data);
+  } catch {
+    return 'malformed';
+  }
+  if (!isObj(message) || !validators[type](message)) return 'malformed';
+  if (type === 'error' && !isStr(message.message)) message.message = '';
+  return { type, message } as DecodedEvent;
+}

@@ -1,0 +1,187 @@
+import type { Change, ErrorMessage, Row, SnapshotMessage, Subscription as WireSubscription } from '@syncline/protocol';
+import { Emitter } from './emitter.ts';
+import { RowStore, type StoredRow } from './row-store.ts';
+import { SyncError } from './sync-error.ts';
+
+export type SubscriptionStatus = 'connecting' | 'snapshot' | 'live' | 'resyncing' | 'error';
+export type SubscriptionParams = NonNullable<WireSubscription['params']>;
+
+export interface SubscriptionChangeEvent {
+  subscription: string;
+  /** What replaced or touched the rows: a completed snapshot, one transaction, or a resync wipe. */
+  cause: 'snapshot' | 'changes' | 'resync';
+  /** The applied changes (empty for snapshot and resync). */
+  changes: readonly Change[];
+  cursor: string | undefined;
+}
+
+export interface SubscriptionStatusEvent {
+  subscription: string;
+  status: SubscriptionStatus;
+  error: ErrorMessage | undefined;
+}
+
+export interface SubscriptionEvents {
+  change: SubscriptionChangeEvent;
+  status: SubscriptionStatusEvent;
+}
+
+/** What `SyncClient.subscribe` returns. */
+export interface SubscriptionHandle<R extends Row = Row> {
+  readonly id: string;
+  readonly collection: string;
+  readonly params: SubscriptionParams | undefined;
+  readonly status: SubscriptionStatus;
+  /** The last protocol error for this subscription (kept after recovery, for diagnostics). */
+  readonly error: ErrorMessage | undefined;
+  readonly cursor: string | undefined;
+  /** Rows in snapshot order, later inserts appended. Same array until the next change. */
+  rows(): readonly R[];
+  /** Live read-only view: key → { row, version }. */
+  rowsByKey(): ReadonlyMap<string, StoredRow<R>>;
+  get(key: string): R | undefined;
+  on<K extends keyof SubscriptionEvents>(event: K, listener: (payload: SubscriptionEvents[K]) => void): () => void;
+  /** Resolves on the first complete snapshot; rejects with a SyncError on an error, unsubscribe or close before it. */
+  ready(): Promise<void>;
+  unsubscribe(): void;
+}
+
+/**
+ * One subscription's state: rows, cursor, status, listeners. Mutated only by
+ * SubscriptionRegistry and SyncClient; applying and notifying are separate
+ * steps so a transaction spanning several subscriptions is applied to all of
+ * them before any listener runs.
+ */
+export class Subscription<R extends Row = Row> implements SubscriptionHandle<R> {
+  private readonly store = new RowStore<R>();
+  private readonly emitter = new Emitter<SubscriptionEvents>();
+  private readonly readyPromise: Promise<void>;
+  private settleReady: ((error?: unknown) => void) | undefined;
+  private currentStatus: SubscriptionStatus = 'connecting';
+  private lastError: ErrorMessage | undefined;
+  private currentCursor: string | undefined;
+  disposed = false;
+
+  constructor(
+    readonly id: string,
+    readonly collection: string,
+    readonly params: SubscriptionParams | undefined,
+    private readonly onUnsubscribe: (id: string) => void,
+  ) {
+    this.readyPromise = new Promise<void>((resolve, reject) => {
+      this.settleReady = (error) => (error === undefined ? resolve() : reject(error));
+    });
+    // Nobody may ever call ready(); a rejection must not surface as "unhandled".
+    this.readyPromise.catch(() => undefined);
+  }
+
+  get status(): SubscriptionStatus {
+    return this.currentStatus;
+  }
+  get error(): ErrorMessage | undefined {
+    return this.lastError;
+  }
+  get cursor(): string | undefined {
+    return this.currentCursor;
+  }
+  get snapshotInProgress(): boolean {
+    return this.store.snapshotInProgress;
+  }
+
+  rows(): readonly R[] {
+    return this.store.toArray();
+  }
+  rowsByKey(): ReadonlyMap<string, StoredRow<R>> {
+    return this.store.byKey;
+  }
+  get(key: string): R | undefined {
+    return this.store.get(key)?.row;
+  }
+  on<K extends keyof SubscriptionEvents>(event: K, listener: (payload: SubscriptionEvents[K]) => void): () => void {
+    return this.emitter.on(event, listener);
+  }
+  ready(): Promise<void> {
+    return this.readyPromise;
+  }
+  unsubscribe(): void {
+    if (!this.disposed) this.onUnsubscribe(this.id);
+  }
+
+  /** The subscription as sent on the wire; carries the cursor so the server resumes instead of re-snapshotting. */
+  toWire(): WireSubscription {
+    const wire: WireSubscription = { id: this.id, collection: this.collection };
+    if (this.params !== undefined) wire.params = this.params;
+    if (this.currentCursor !== undefined) wire.cursor = this.currentCursor;
+    return wire;
+  }
+
+  receiveSnapshot(message: SnapshotMessage): void {
+    if (!this.store.snapshotInProgress && this.currentStatus !== 'resyncing') this.setStatus('snapshot');
+    this.store.stageSnapshotPart(message.rows);
+    if (!message.done) return;
+    this.store.commitSnapshot();
+    this.currentCursor = message.cursor;
+    this.setStatus('live');
+    this.settleReady?.();
+    this.settleReady = undefined;
+    this.emitChange('snapshot', []);
+  }
+
+  /** Ordering guard for one `changes` message. Cursors compare as strings, see SubscriptionRegistry. */
+  admit(cursor: string): 'apply' | 'duplicate' | 'not-ready' {
+    if (this.currentCursor === undefined || this.store.snapshotInProgress || this.currentStatus === 'error') {
+      return 'not-ready';
+    }
+    return this.currentCursor >= cursor ? 'duplicate' : 'apply';
+  }
+
+  apply(changes: readonly Change[], cursor: string): void {
+    this.store.apply(changes);
+    this.currentCursor = cursor;
+  }
+
+  advanceCursor(cursor: string): void {
+    if (this.currentStatus === 'live' && this.currentCursor !== undefined && cursor > this.currentCursor) {
+      this.currentCursor = cursor;
+    }
+  }
+
+  /** The server cannot resume us: drop everything and wait for a fresh snapshot. */
+  resync(): void {
+    this.store.clear();
+    this.currentCursor = undefined;
+    this.setStatus('resyncing');
+    this.emitChange('resync', []);
+  }
+
+  fail(error: ErrorMessage): void {
+    this.lastError = error;
+    this.store.discardSnapshot();
+    this.setStatus('error');
+    this.settleReady?.(SyncError.from(error));
+    this.settleReady = undefined;
+  }
+
+  /** Snapshot parts from a dead connection can never be completed; the next one starts over. */
+  connectionLost(): void {
+    if (!this.store.snapshotInProgress) return;
+    this.store.discardSnapshot();
+    if (this.currentStatus === 'snapshot') this.setStatus('connecting');
+  }
+
+  dispose(reason: SyncError): void {
+    this.disposed = true;
+    this.settleReady?.(reason);
+    this.settleReady = undefined;
+  }
+
+  emitChange(cause: SubscriptionChangeEvent['cause'], changes: readonly Change[]): void {
+    this.emitter.emit('change', { subscription: this.id, cause, changes, cursor: this.currentCursor });
+  }
+
+  private setStatus(status: SubscriptionStatus): void {
+    if (status === this.currentStatus) return;
+    this.currentStatus = status;
+    this.emitter.emit('status', { subscription: this.id, status, error: this.lastError });
+  }
+}

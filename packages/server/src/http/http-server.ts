@@ -1,0 +1,55 @@
+/** Node `http` at the core: a small table of routes; adapters for other frameworks can wrap `handle`. */
+import http from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import { SynclineError } from '../util/errors.ts';
+import { sendError, sendJson } from './respond.ts';
+import type { SyncRouteOptions } from './sync-routes.ts';
+import { openEventStream, subscribeOnStream, unsubscribeOnStream } from './sync-routes.ts';
+
+export interface HttpOptions extends SyncRouteOptions {
+  logger: Logger;
+  health: () => Promise<unknown>;
+  collections: () => unknown;
+  stats: () => unknown;
+  /** Requests no Syncline route matched (the demo serves its page here). */
+  fallback?: (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
+}
+
+type Handler = (req: IncomingMessage, res: ServerResponse, query: URLSearchParams) => void | Promise<void>;
+
+export function createHttpHandler(o: HttpOptions): (req: IncomingMessage, res: ServerResponse) => void {
+  const routes: Record<string, Handler> = {
+    'GET /v1/sync/events': (req, res, q) => openEventStream(req, res, q, o),
+    'POST /v1/sync/subscribe': (req, res, q) => subscribeOnStream(req, res, q, o),
+    'POST /v1/sync/unsubscribe': (req, res, q) => unsubscribeOnStream(req, res, q, o),
+    'GET /v1/health': async (_req, res) => {
+      const h = (await o.health()) as { status: string };
+      sendJson(res, h.status === 'ok' ? 200 : 503, h);
+    },
+    'GET /v1/collections': (_req, res) => sendJson(res, 200, o.collections()),
+    'GET /v1/sync/stats': (_req, res) => sendJson(res, 200, o.stats()),
+  };
+  return (req, res) => {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const route = routes[`${req.method} ${url.pathname}`];
+    const run = async () => {
+      if (route) return route(req, res, url.searchParams);
+      if (url.pathname.startsWith('/v1/') || !o.fallback) throw new SynclineError('NOT_FOUND', `no route ${req.method} ${url.pathname}`);
+      return o.fallback(req, res);
+    };
+    run().catch((err: unknown) => {
+      if (!(err instanceof SynclineError)) o.logger.error({ err, url: req.url }, 'request failed');
+      sendError(res, err);
+    });
+  };
+}
+
+export function createHttpServer(handler: (req: IncomingMessage, res: ServerResponse) => void): http.Server {
+  const server = http.createServer(handler);
+  // SSE streams are long-lived; the default request timeout would cut them.
+  server.requestTimeout = 0;
+  server.headersTimeout = 30_000;
+  server.keepAliveTimeout = 5_000;
+  return server;
+}

@@ -1,0 +1,77 @@
+/**
+ * The sync endpoints of PROTOCOL.md: the SSE stream and subscribe/unsubscribe on
+ * an open stream. Each bad subscription gets its own error; the others proceed.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { PROTOCOL_VERSION, subscribeRequestSchema, subscriptionSchema, unsubscribeRequestSchema } from '@syncline/protocol';
+import type { SyncRouter } from '../router/sync-router.ts';
+import type { ConnectionHub } from '../transport/connection-hub.ts';
+import { SseConnection } from '../transport/sse-connection.ts';
+import { SynclineError } from '../util/errors.ts';
+import { clientIdOf } from './client-identity.ts';
+import { readJson, sendJson } from './respond.ts';
+
+export interface SyncRouteOptions {
+  router: SyncRouter;
+  hub: ConnectionHub;
+  maxBodyBytes: number;
+  maxBufferedBytes: number;
+  maxSubscriptionsPerConnection: number;
+}
+
+export function openEventStream(req: IncomingMessage, res: ServerResponse, query: URLSearchParams, o: SyncRouteOptions): void {
+  const clientId = clientIdOf(req, query);
+  const rawSubs = query.getAll('subscribe');
+  if (rawSubs.length > o.maxSubscriptionsPerConnection) {
+    throw new SynclineError('TOO_LARGE', `at most ${o.maxSubscriptionsPerConnection} subscriptions per connection`);
+  }
+  const lastEventId = (req.headers['last-event-id'] as string | undefined) ?? query.get('cursor') ?? undefined;
+  const conn = new SseConnection(res, clientId, o.maxBufferedBytes);
+  o.hub.add(conn, () => o.router.disconnect(conn));
+  conn.hello({ connectionId: conn.id, protocol: PROTOCOL_VERSION, heartbeatMs: o.hub.heartbeatMs });
+  for (const raw of rawSubs) {
+    let json: unknown;
+    try {
+      json = JSON.parse(raw);
+    } catch {
+      conn.error({ code: 'BAD_REQUEST', message: 'subscribe parameter is not valid JSON' });
+      continue;
+    }
+    const parsed = subscriptionSchema.safeParse(json);
+    if (!parsed.success) {
+      const id = (json as { id?: unknown } | null)?.id;
+      conn.error({
+        code: 'BAD_REQUEST',
+        message: `invalid subscription: ${parsed.error.issues.map((i) => `${i.path.join('.')} ${i.message}`).join('; ')}`,
+        ...(typeof id === 'string' && id.length <= 128 ? { subscription: id } : {}),
+      });
+      continue;
+    }
+    o.router.subscribe(conn, parsed.data, lastEventId);
+  }
+}
+
+export async function subscribeOnStream(req: IncomingMessage, res: ServerResponse, query: URLSearchParams, o: SyncRouteOptions): Promise<void> {
+  const clientId = clientIdOf(req, query);
+  const parsed = subscribeRequestSchema.safeParse(await readJson(req, o.maxBodyBytes));
+  if (!parsed.success) throw new SynclineError('BAD_REQUEST', `invalid subscribe request: ${parsed.error.issues[0]?.message ?? ''}`);
+  const conn = connectionOf(o.hub, parsed.data.connectionId, clientId);
+  // Errors for the subscription itself travel on the stream, where the client already handles them.
+  o.router.subscribe(conn, parsed.data.subscription);
+  sendJson(res, 200, { ok: true });
+}
+
+export async function unsubscribeOnStream(req: IncomingMessage, res: ServerResponse, query: URLSearchParams, o: SyncRouteOptions): Promise<void> {
+  const clientId = clientIdOf(req, query);
+  const parsed = unsubscribeRequestSchema.safeParse(await readJson(req, o.maxBodyBytes));
+  if (!parsed.success) throw new SynclineError('BAD_REQUEST', `invalid unsubscribe request: ${parsed.error.issues[0]?.message ?? ''}`);
+  const conn = connectionOf(o.hub, parsed.data.connectionId, clientId);
+  sendJson(res, 200, { ok: true, removed: o.router.unsubscribe(conn, parsed.data.id) });
+}
+
+function connectionOf(hub: ConnectionHub, id: string, clientId: string) {
+  const conn = hub.get(id);
+  // Another client's connection id is treated as unknown: ids are not capabilities to share.
+  if (!conn || conn.clientId !== clientId) throw new SynclineError('NOT_FOUND', 'no open connection with that id for this client');
+  return conn;
+}

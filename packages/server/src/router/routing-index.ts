@@ -1,0 +1,86 @@
+/**
+ * Per table, which instances can a row possibly belong to?
+ *
+ *   table ─► column ─► value key ─► instances   (filters with a top-level equality)
+ *        └─► scan list                          (everything else)
+ *
+ * A change costs one map lookup per indexed column plus the scan list, not a
+ * predicate per instance. The predicate still decides; the index only narrows.
+ */
+import type { Row } from '@syncline/protocol';
+import type { CollectionInstance } from '../collections/collection-instance.ts';
+import { valueKey } from '../collections/filter/compile-filter.ts';
+
+interface TableIndex {
+  byColumn: Map<string, { typeOid: number; values: Map<string, Set<CollectionInstance>> }>;
+  scan: Set<CollectionInstance>;
+}
+
+export class RoutingIndex {
+  private readonly tables = new Map<string, TableIndex>();
+  private readonly slot = new Map<CollectionInstance, { column: string; key: string } | null>();
+
+  add(instance: CollectionInstance): void {
+    const t = this.table(instance.collection.table.qualified);
+    const eq = instance.bound.equalities()[0] ?? null;
+    this.slot.set(instance, eq);
+    if (!eq) {
+      t.scan.add(instance);
+      return;
+    }
+    const typeOid = instance.collection.table.columns.find((c) => c.name === eq.column)?.typeOid ?? 25;
+    let col = t.byColumn.get(eq.column);
+    if (!col) t.byColumn.set(eq.column, (col = { typeOid, values: new Map() }));
+    let set = col.values.get(eq.key);
+    if (!set) col.values.set(eq.key, (set = new Set()));
+    set.add(instance);
+  }
+
+  remove(instance: CollectionInstance): void {
+    const t = this.tables.get(instance.collection.table.qualified);
+    const eq = this.slot.get(instance);
+    this.slot.delete(instance);
+    if (!t) return;
+    if (!eq) {
+      t.scan.delete(instance);
+      return;
+    }
+    const col = t.byColumn.get(eq.column);
+    const set = col?.values.get(eq.key);
+    set?.delete(instance);
+    if (set && set.size === 0) col?.values.delete(eq.key);
+    if (col && col.values.size === 0) t.byColumn.delete(eq.column);
+  }
+
+  /** Every instance on `table`, for TRUNCATE and resync decisions. */
+  allFor(table: string): CollectionInstance[] {
+    const t = this.tables.get(table);
+    if (!t) return [];
+    const out = new Set(t.scan);
+    for (const col of t.byColumn.values()) for (const set of col.values.values()) for (const i of set) out.add(i);
+    return [...out];
+  }
+
+  candidates(table: string, row: Row | null, old: Row | null): Iterable<CollectionInstance> {
+    const t = this.tables.get(table);
+    if (!t) return [];
+    if (t.byColumn.size === 0) return t.scan;
+    const out = new Set(t.scan);
+    for (const [column, col] of t.byColumn) {
+      for (const r of [row, old]) {
+        if (!r) continue;
+        const k = valueKey(col.typeOid, r[column]);
+        if (k === null) continue;
+        const set = col.values.get(k);
+        if (set) for (const i of set) out.add(i);
+      }
+    }
+    return out;
+  }
+
+  private table(name: string): TableIndex {
+    let t = this.tables.get(name);
+    if (!t) this.tables.set(name, (t = { byColumn: new Map(), scan: new Set() }));
+    return t;
+  }
+}

@@ -1,0 +1,319 @@
+/**
+ * The router: from captured transactions to per-connection messages, and the
+ * lifecycle of every subscription.
+ *
+ *   bus ─► onTransaction ─► log.append
+ *                        ─► per change: index.candidates ─► changesFor (move-in/out)
+ *                        ─► instance has a snapshot in flight? buffer it (handoff)
+ *                        ─► live subscribers grouped per connection ─► ONE message per connection
+ *
+ *   subscribe ─► cursor?  yes ─► replay the log after it, then live (or resync if it can't)
+ *                         no  ─► join/start the instance's snapshot job ─► merged rows ─► live
+ *
+ * Everything here runs synchronously per transaction, so every live connection
+ * is always at the stream head; a snapshot merged on completion is at the head too.
+ */
+import type { Logger } from 'pino';
+import type pg from 'pg';
+import type { ResyncReason, SnapshotRow, Subscription } from '@syncline/protocol';
+import type { BusConsumer, StreamEpoch } from '../bus/bus.ts';
+import { decodeCursor, encodeCursor } from '../bus/cursor.ts';
+import type { LogLimits } from '../bus/transaction-log.ts';
+import { TransactionLog } from '../bus/transaction-log.ts';
+import type { CapturedTransaction } from '../capture/captured-transaction.ts';
+import type { CollectionRegistry } from '../collections/collection-registry.ts';
+import { CollectionInstance, type Subscriber, type SnapshotGuard } from '../collections/collection-instance.ts';
+import { SnapshotJob } from '../collections/snapshot-job.ts';
+import { querySnapshot } from '../collections/snapshot-query.ts';
+import { isVisible } from '../collections/xid-snapshot.ts';
+import type { ChangesEntry, FrameCache, SyncConnection } from '../transport/sync-connection.ts';
+import { SynclineError } from '../util/errors.ts';
+import type { InstanceChange } from './route-transaction.ts';
+import { changesFor } from './route-transaction.ts';
+import { RoutingIndex } from './routing-index.ts';
+import { RouterStats } from './router-stats.ts';
+
+export interface RouterOptions {
+  registry: CollectionRegistry;
+  pool: pg.Pool;
+  logger: Logger;
+  log: LogLimits;
+  /** Changes buffered per in-flight snapshot before it is restarted. */
+  maxSnapshotBuffer: number;
+  /** Rows per `snapshot` message part. */
+  snapshotPartRows: number;
+  /** Most rows one instance's snapshot may have. */
+  maxSnapshotRows: number;
+  /** Most subscriptions on one connection. */
+  maxSubscriptionsPerConnection: number;
+}
+
+export class SyncRouter implements BusConsumer {
+  readonly log: TransactionLog;
+  readonly stats = new RouterStats();
+  private epoch: string | null = null;
+  private readonly index = new RoutingIndex();
+  private readonly instances = new Map<string, CollectionInstance>();
+
+  constructor(private readonly options: RouterOptions) {
+    this.log = new TransactionLog(options.log);
+  }
+
+  get currentEpoch(): string | null {
+    return this.epoch;
+  }
+
+  headCursor(): string | null {
+    return this.epoch ? encodeCursor(this.epoch, this.log.head) : null;
+  }
+
+  instanceCount(): number {
+    return this.instances.size;
+  }
+
+  // ── bus side ────────────────────────────────────────────────────────────
+
+  onEpoch(e: StreamEpoch): void {
+    const previous = this.epoch;
+    this.epoch = e.epoch;
+    this.log.reset(e.floor);
+    if (previous === null) return;
+    // A new slot means a gap nobody can replay: every subscription starts over.
+    for (const instance of [...this.instances.values()]) this.resyncInstance(instance, 'slot-recreated');
+  }
+
+  onTransaction(tx: CapturedTransaction): void {
+    const t0 = performance.now();
+    this.log.append(tx);
+    const cursor = this.headCursor() as string;
+    const reset = new Set([...tx.truncated, ...(tx.oversizedTables ?? [])]);
+
+    // Instances on truncated or oversized tables: live subscribers resync, and snapshots in
+    // flight start over (whether the query saw the truncate is not worth reasoning about).
+    for (const table of reset) {
+      for (const instance of this.index.allFor(table)) {
+        instance.snapshot?.invalidate();
+        const oversized = tx.oversizedTables?.includes(table) ?? false;
+        this.resyncSubscribers(instance, oversized ? 'transaction-too-large' : 'truncate');
+      }
+    }
+
+    const routed = new Map<CollectionInstance, InstanceChange[]>();
+    for (const change of tx.changes) {
+      if (reset.has(change.table)) continue; // already resynced
+      for (const instance of this.index.candidates(change.table, change.row, change.old)) {
+        let list = routed.get(instance);
+        if (!list) routed.set(instance, (list = []));
+        changesFor(instance, change, list);
+      }
+    }
+
+    const perConnection = new Map<SyncConnection, ChangesEntry[]>();
+    for (const [instance, changes] of routed) {
+      if (changes.length === 0) continue;
+      instance.snapshot?.record(tx.xid, changes);
+      for (const s of instance.subscribers) {
+        if (s.guard) {
+          if (tx.lsn > s.guard.until) s.guard = null;
+          else if (isVisible(s.guard.xids, tx.xid)) continue; // its snapshot already had this
+        }
+        let entries = perConnection.get(s.conn);
+        if (!entries) perConnection.set(s.conn, (entries = []));
+        entries.push({ subId: s.subId, instanceId: instance.id, changes });
+      }
+    }
+    const cache: FrameCache = new Map();
+    for (const [conn, entries] of perConnection) conn.changes(cursor, entries, cache);
+    this.stats.transaction(tx.changes.length, perConnection.size, cache.size, performance.now() - t0);
+  }
+
+  // ── connection side ─────────────────────────────────────────────────────
+
+  /**
+   * Adds a subscription to a connection. Problems with this one subscription are
+   * reported on the connection (error or resync) and never affect its others.
+   */
+  subscribe(conn: SyncConnection, sub: Subscription, fallbackCursor?: string): void {
+    if (conn.closed) return;
+    this.unsubscribe(conn, sub.id);
+    if (conn.subscriptions.size >= this.options.maxSubscriptionsPerConnection) {
+      conn.error({ code: 'TOO_LARGE', message: `at most ${this.options.maxSubscriptionsPerConnection} subscriptions per connection`, subscription: sub.id });
+      return;
+    }
+    let resolved;
+    try {
+      resolved = this.options.registry.resolve(sub);
+    } catch (e) {
+      const err = e instanceof SynclineError ? e : new SynclineError('INTERNAL', 'could not resolve subscription');
+      conn.error({ code: err.code, message: err.message, subscription: sub.id });
+      return;
+    }
+    const cursorText = sub.cursor ?? fallbackCursor;
+    if (cursorText !== undefined) {
+      const problem = this.checkCursor(cursorText);
+      if (problem === 'malformed') {
+        conn.error({ code: 'BAD_REQUEST', message: 'cursor is not one this server issued', subscription: sub.id });
+        return;
+      }
+      if (problem) {
+        conn.resync({ subscription: sub.id, reason: problem });
+        return;
+      }
+    }
+    const instance = this.instanceFor(resolved.instanceKey, () => new CollectionInstance(resolved.instanceKey, resolved.collection, resolved.bound));
+    const subscriber: Subscriber = { conn, subId: sub.id, guard: null };
+    if (cursorText !== undefined) {
+      const after = (decodeCursor(cursorText) as { lsn: bigint }).lsn;
+      if (!this.replay(conn, sub.id, instance, after)) {
+        this.dropIfIdle(instance);
+        return;
+      }
+      instance.subscribers.add(subscriber);
+      conn.subscriptions.set(sub.id, { id: sub.id, instance, phase: 'live', subscriber });
+      return;
+    }
+    conn.subscriptions.set(sub.id, { id: sub.id, instance, phase: 'snapshot', subscriber });
+    if (instance.snapshot) {
+      this.stats.snapshotsCoalesced++;
+      instance.snapshot.waiters.push(subscriber);
+    } else {
+      this.startSnapshot(instance, [subscriber]);
+    }
+  }
+
+  unsubscribe(conn: SyncConnection, subId: string): boolean {
+    const s = conn.subscriptions.get(subId);
+    if (!s) return false;
+    conn.subscriptions.delete(subId);
+    s.instance.subscribers.delete(s.subscriber);
+    if (s.instance.snapshot) {
+      const w = s.instance.snapshot.waiters;
+      const i = w.indexOf(s.subscriber);
+      if (i >= 0) w.splice(i, 1);
+    }
+    this.dropIfIdle(s.instance);
+    return true;
+  }
+
+  disconnect(conn: SyncConnection): void {
+    for (const id of [...conn.subscriptions.keys()]) this.unsubscribe(conn, id);
+  }
+
+  // ── internals ───────────────────────────────────────────────────────────
+
+  private checkCursor(text: string): 'malformed' | ResyncReason | null {
+    const c = decodeCursor(text);
+    if (!c) return 'malformed';
+    if (c.epoch !== this.epoch) return 'cursor-epoch';
+    if (c.lsn > this.log.head) return 'cursor-ahead';
+    if (c.lsn < this.log.floor) return 'cursor-too-old';
+    return null;
+  }
+
+  /** Sends what one subscription missed after `after`; false if it had to resync instead. */
+  private replay(conn: SyncConnection, subId: string, instance: CollectionInstance, after: bigint): boolean {
+    const table = instance.collection.table.qualified;
+    const cache: FrameCache = new Map();
+    for (const tx of this.log.since(after)) {
+      if (tx.truncated.includes(table) || tx.oversizedTables?.includes(table)) {
+        conn.resync({ subscription: subId, reason: tx.truncated.includes(table) ? 'truncate' : 'transaction-too-large' });
+        return false;
+      }
+      const changes: InstanceChange[] = [];
+      for (const change of tx.changes) if (change.table === table) changesFor(instance, change, changes);
+      if (changes.length === 0) continue;
+      cache.clear();
+      conn.changes(encodeCursor(this.epoch as string, tx.lsn), [{ subId, instanceId: instance.id, changes }], cache);
+      this.stats.replayedTransactions++;
+    }
+    return true;
+  }
+
+  private instanceFor(key: string, create: () => CollectionInstance): CollectionInstance {
+    let instance = this.instances.get(key);
+    if (!instance) {
+      instance = create();
+      this.instances.set(key, instance);
+      this.index.add(instance);
+    }
+    return instance;
+  }
+
+  private dropIfIdle(instance: CollectionInstance): void {
+    if (!instance.idle || this.instances.get(instance.key) !== instance) return;
+    this.instances.delete(instance.key);
+    this.index.remove(instance);
+  }
+
+  private startSnapshot(instance: CollectionInstance, waiters: Subscriber[], attempt = 1): void {
+    const job = new SnapshotJob(this.options.maxSnapshotBuffer);
+    job.waiters.push(...waiters);
+    instance.snapshot = job;
+    this.stats.snapshotQueries++;
+    querySnapshot(this.options.pool, instance, this.options.maxSnapshotRows).then(
+      (result) => {
+        if (instance.snapshot !== job) return; // superseded (slot recreated)
+        instance.snapshot = null;
+        if (job.invalid) {
+          if (job.waiters.length > 0 && attempt < 5) this.startSnapshot(instance, job.waiters, attempt + 1);
+          else this.failWaiters(instance, job.waiters, new SynclineError('INTERNAL', 'collection changed too fast to snapshot; retry'));
+          return;
+        }
+        const rows = job.merge(result.rows.map((r) => instance.collection.toWire(r)), result.xids);
+        const cursor = this.headCursor() as string;
+        const guard = result.walLsn > this.log.head ? { until: result.walLsn, xids: result.xids } : null;
+        for (const w of job.waiters) this.goLive(instance, w, rows, cursor, guard);
+        this.dropIfIdle(instance);
+      },
+      (err: unknown) => {
+        if (instance.snapshot !== job) return;
+        instance.snapshot = null;
+        this.options.logger.error({ err, collection: instance.collection.name }, 'snapshot failed');
+        const e = err instanceof SynclineError ? err : new SynclineError('INTERNAL', 'snapshot failed');
+        this.failWaiters(instance, job.waiters, e);
+      },
+    );
+  }
+
+  private goLive(instance: CollectionInstance, w: Subscriber, rows: SnapshotRow[], cursor: string, guard: SnapshotGuard | null): void {
+    const s = w.conn.subscriptions.get(w.subId);
+    if (!s || s.instance !== instance || s.phase !== 'snapshot' || w.conn.closed) return;
+    const part = this.options.snapshotPartRows;
+    for (let i = 0; i === 0 || i < rows.length; i += part) {
+      const chunk = rows.slice(i, i + part);
+      w.conn.snapshot({ subscription: w.subId, rows: chunk, cursor, done: i + part >= rows.length });
+    }
+    s.phase = 'live';
+    s.subscriber.guard = guard;
+    instance.subscribers.add(s.subscriber);
+  }
+
+  private failWaiters(instance: CollectionInstance, waiters: Array<{ conn: SyncConnection; subId: string }>, e: SynclineError): void {
+    for (const w of waiters) {
+      const s = w.conn.subscriptions.get(w.subId);
+      if (!s || s.instance !== instance) continue;
+      w.conn.subscriptions.delete(w.subId);
+      w.conn.error({ code: e.code, message: e.message, subscription: w.subId });
+    }
+    this.dropIfIdle(instance);
+  }
+
+  /** Tells live subscribers to start over; their subscription ends here. */
+  private resyncSubscribers(instance: CollectionInstance, reason: ResyncReason): void {
+    for (const s of [...instance.subscribers]) {
+      s.conn.resync({ subscription: s.subId, reason });
+      this.unsubscribe(s.conn, s.subId);
+    }
+  }
+
+  private resyncInstance(instance: CollectionInstance, reason: ResyncReason): void {
+    const job = instance.snapshot;
+    instance.snapshot = null;
+    for (const w of job?.waiters ?? []) {
+      w.conn.resync({ subscription: w.subId, reason });
+      w.conn.subscriptions.delete(w.subId);
+    }
+    this.resyncSubscribers(instance, reason);
+    this.dropIfIdle(instance);
+  }
+}

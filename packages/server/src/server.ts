@@ -1,0 +1,136 @@
+/**
+ * Assembles one Syncline node: checks and prepares the database, then starts
+ * capture → bus → router → HTTP/SSE, and stops them in reverse.
+ */
+import type { AddressInfo } from 'node:net';
+import pg from 'pg';
+import pino from 'pino';
+import { MemoryBus } from './bus/memory-bus.ts';
+import { CaptureService } from './capture/capture-service.ts';
+import { formatLsn } from './capture/lsn.ts';
+import { SESSION_OPTIONS } from './capture/pg-values.ts';
+import { CollectionRegistry } from './collections/collection-registry.ts';
+import type { SynclineOptions } from './config.ts';
+import { DEFAULT_LIMITS } from './config.ts';
+import { createHttpHandler, createHttpServer } from './http/http-server.ts';
+import { SyncRouter } from './router/sync-router.ts';
+import { checkDatabase } from './setup/check-database.ts';
+import { installSyncline } from './setup/install.ts';
+import { ConnectionHub } from './transport/connection-hub.ts';
+
+export interface SynclineServer {
+  url: string;
+  port: number;
+  router: SyncRouter;
+  capture: CaptureService;
+  stop(): Promise<void>;
+}
+
+export async function startSyncline(options: SynclineOptions): Promise<SynclineServer> {
+  const limits = { ...DEFAULT_LIMITS, ...options.limits };
+  const logger = options.logger ?? pino({ level: process.env['LOG_LEVEL'] ?? 'info' });
+  const slot = options.slot ?? 'syncline';
+  const publication = options.publication ?? 'syncline';
+  const pool = new pg.Pool({ connectionString: options.databaseUrl, max: limits.poolSize, options: SESSION_OPTIONS });
+  // Idle clients die when Postgres restarts; the pool replaces them, we only log.
+  pool.on('error', (err) => logger.warn({ err: err.message }, 'idle database connection lost'));
+
+  try {
+    await checkDatabase(pool);
+    await installSyncline(pool, publication, CollectionRegistry.tablesOf(options.collections));
+    const registry = await CollectionRegistry.load(pool, options.collections);
+    const bus = new MemoryBus();
+    const router = new SyncRouter({
+      registry,
+      pool,
+      logger,
+      log: { maxTransactions: limits.logTransactions, maxBytes: limits.logBytes },
+      maxSnapshotBuffer: limits.maxSnapshotBuffer,
+      snapshotPartRows: limits.snapshotPartRows,
+      maxSnapshotRows: limits.maxSnapshotRows,
+      maxSubscriptionsPerConnection: limits.maxSubscriptionsPerConnection,
+    });
+    bus.subscribe(router);
+    const capture = new CaptureService({
+      connectionString: options.databaseUrl,
+      pool,
+      slot,
+      publication,
+      bus,
+      limits: { maxChanges: limits.maxTransactionChanges, maxBytes: limits.maxTransactionBytes },
+      logger,
+    });
+    await capture.start();
+
+    const hub = new ConnectionHub(options.heartbeatMs ?? 15_000);
+    hub.start();
+    const health = async () => {
+      const s = capture.status();
+      const lag = await pool
+        .query<{ lag: string | null }>(
+          `SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn)::text AS lag FROM pg_replication_slots WHERE slot_name = $1`,
+          [slot],
+        )
+        .then((r) => Number(r.rows[0]?.lag ?? NaN))
+        .catch(() => NaN);
+      return {
+        status: s.connected && Number.isFinite(lag) ? 'ok' : 'degraded',
+        replication: {
+          slot,
+          epoch: s.epoch,
+          connected: s.connected,
+          lagBytes: Number.isFinite(lag) ? lag : null,
+          lastCommitLsn: formatLsn(s.lastCommitLsn),
+          confirmedLsn: formatLsn(s.confirmedLsn),
+          lastError: s.lastError,
+        },
+        connections: hub.counts(),
+      };
+    };
+    const handler = createHttpHandler({
+      router,
+      hub,
+      logger,
+      maxBodyBytes: limits.maxBodyBytes,
+      maxBufferedBytes: limits.maxBufferedBytes,
+      maxSubscriptionsPerConnection: limits.maxSubscriptionsPerConnection,
+      health,
+      collections: () => ({
+        collections: registry.all().map((c) => ({ name: c.name, table: c.table.qualified, params: [...c.params] })),
+      }),
+      stats: () => ({
+        router: router.stats.toJSON(),
+        instances: router.instanceCount(),
+        log: { transactions: router.log.size, bytes: router.log.byteSize },
+        connections: hub.counts(),
+      }),
+      ...(options.fallback ? { fallback: options.fallback } : {}),
+    });
+    const server = createHttpServer(handler);
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(options.port ?? 4000, options.host ?? '0.0.0.0', () => resolve());
+    });
+    const port = (server.address() as AddressInfo).port;
+    logger.info({ port, slot, publication }, 'syncline listening');
+
+    return {
+      url: `http://127.0.0.1:${port}`,
+      port,
+      router,
+      capture,
+      async stop() {
+        // Stop taking work, end streams (clients resume elsewhere by cursor), then capture and pool.
+        const closed = new Promise<void>((r) => server.close(() => r()));
+        hub.closeAll();
+        server.closeAllConnections();
+        await closed;
+        await capture.stop();
+        await pool.end();
+      },
+    };
+  } catch (e) {
+    await pool.end().catch(() => {});
+    throw e;
+  }
+}

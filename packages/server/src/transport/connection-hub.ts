@@ -1,0 +1,42 @@
+/** Open connections by id (for POST subscribe), and one heartbeat timer for all of them. */
+import type { SyncConnection } from './sync-connection.ts';
+
+export class ConnectionHub {
+  private readonly byId = new Map<string, SyncConnection>();
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(readonly heartbeatMs: number) {}
+
+  start(): void {
+    this.timer = setInterval(() => {
+      for (const c of this.byId.values()) c.ping();
+    }, this.heartbeatMs);
+    this.timer.unref();
+  }
+
+  add(conn: SyncConnection, onClose: () => void): void {
+    this.byId.set(conn.id, conn);
+    conn.onClose = () => {
+      this.byId.delete(conn.id);
+      onClose();
+    };
+  }
+
+  get(id: string): SyncConnection | undefined {
+    return this.byId.get(id);
+  }
+
+  counts(): { sse: number; ws: number } {
+    let sse = 0;
+    let ws = 0;
+    for (const c of this.byId.values()) c.transport === 'sse' ? sse++ : ws++;
+    return { sse, ws };
+  }
+
+  /** Ends every connection (graceful shutdown): clients reconnect elsewhere and resume by cursor. */
+  closeAll(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    for (const c of [...this.byId.values()]) c.close();
+  }
+}

@@ -1,0 +1,41 @@
+/** Server-Sent Events framing over a node `http` response. */
+import type { ServerResponse } from 'node:http';
+import type { SseEventName } from '@syncline/protocol';
+import { SyncConnection } from './sync-connection.ts';
+
+export class SseConnection extends SyncConnection {
+  constructor(
+    private readonly res: ServerResponse,
+    clientId: string,
+    maxBufferedBytes: number,
+  ) {
+    super(clientId, 'sse', maxBufferedBytes);
+    res.writeHead(200, {
+      'Content-Type': 'text/event-stream; charset=utf-8',
+      'Cache-Control': 'no-cache, no-transform',
+      Connection: 'keep-alive',
+      // nginx and similar proxies would otherwise buffer the stream.
+      'X-Accel-Buffering': 'no',
+    });
+    res.flushHeaders();
+    res.socket?.setNoDelay(true);
+    res.on('close', () => this.close());
+  }
+
+  protected get bufferedBytes(): number {
+    return this.res.writableLength;
+  }
+
+  protected frame(event: SseEventName, data: string, id?: string): Buffer {
+    // JSON.stringify never emits raw newlines, so one data line is always enough.
+    return Buffer.from(`event: ${event}\n${id ? `id: ${id}\n` : ''}data: ${data}\n\n`);
+  }
+
+  protected writeFrame(frame: Buffer): void {
+    if (!this.res.writableEnded) this.res.write(frame);
+  }
+
+  protected endTransport(): void {
+    if (!this.res.writableEnded) this.res.end();
+  }
+}

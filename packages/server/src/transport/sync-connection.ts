@@ -1,0 +1,111 @@
+/**
+ * What the fan-out core sees of a client connection, whatever its framing.
+ * Transports (SSE now, WebSocket next) only decide how a message becomes bytes.
+ *
+ * Changes for many connections are serialised once: frames are cached per
+ * transaction under a signature of (subscription id, instance) pairs, so
+ * connections that subscribed the same way share the same Buffer.
+ */
+import { randomUUID } from 'node:crypto';
+import type {
+  ChangesMessage,
+  ErrorMessage,
+  HelloMessage,
+  ResyncMessage,
+  SnapshotMessage,
+  SseEventName,
+} from '@syncline/protocol';
+import type { CollectionInstance, Subscriber } from '../collections/collection-instance.ts';
+import type { InstanceChange } from '../router/route-transaction.ts';
+
+export interface ConnSubscription {
+  id: string;
+  instance: CollectionInstance;
+  phase: 'snapshot' | 'live';
+  subscriber: Subscriber;
+}
+
+/** One subscription's share of a transaction. */
+export interface ChangesEntry {
+  subId: string;
+  instanceId: number;
+  changes: InstanceChange[];
+}
+
+export type FrameCache = Map<string, Buffer>;
+
+export abstract class SyncConnection {
+  readonly id = randomUUID();
+  readonly subscriptions = new Map<string, ConnSubscription>();
+  closed = false;
+  /** Called once when the connection goes away, for whatever reason. */
+  onClose: (() => void) | null = null;
+
+  constructor(
+    readonly clientId: string,
+    readonly transport: 'sse' | 'ws',
+    private readonly maxBufferedBytes: number,
+  ) {}
+
+  /** Bytes accepted but not yet flushed to the socket. */
+  protected abstract get bufferedBytes(): number;
+  protected abstract frame(event: SseEventName, data: string, id?: string): Buffer;
+  protected abstract writeFrame(frame: Buffer): void;
+  protected abstract endTransport(): void;
+
+  hello(msg: HelloMessage): void {
+    this.send('hello', msg);
+  }
+  snapshot(msg: SnapshotMessage): void {
+    this.send('snapshot', msg);
+  }
+  resync(msg: ResyncMessage): void {
+    this.send('resync', msg);
+  }
+  error(msg: ErrorMessage): void {
+    this.send('error', msg);
+  }
+  ping(): void {
+    this.send('ping', {});
+  }
+
+  /** One `changes` message for one transaction, holding every change this connection may see. */
+  changes(cursor: string, entries: ChangesEntry[], cache: FrameCache): void {
+    if (this.closed) return;
+    let signature = this.transport;
+    for (const e of entries) signature += `\u0001${e.subId}\u0002${e.instanceId}`;
+    let frame = cache.get(signature);
+    if (!frame) {
+      const msg: ChangesMessage = { cursor, changes: [] };
+      for (const e of entries) for (const c of e.changes) msg.changes.push({ collection: e.subId, ...c });
+      frame = this.frame('changes', JSON.stringify(msg), cursor);
+      cache.set(signature, frame);
+    }
+    this.push(frame);
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.endTransport();
+    this.onClose?.();
+  }
+
+  private send(event: SseEventName, payload: object): void {
+    if (this.closed) return;
+    const id = event === 'changes' || event === 'ack' ? (payload as { cursor: string }).cursor : undefined;
+    this.push(this.frame(event, JSON.stringify(payload), id));
+  }
+
+  private push(frame: Buffer): void {
+    this.writeFrame(frame);
+    if (this.bufferedBytes > this.maxBufferedBytes) {
+      // A slow consumer must not grow our memory: it is told to resync and dropped.
+      // It reconnects with its cursors and resumes from the log, or resyncs if the log moved on.
+      this.writeFrame(
+        this.frame('error', JSON.stringify({ code: 'MUST_RESYNC', message: 'send buffer full: reconnect and resume' })),
+      );
+      this.close();
+    }
+  }
+}

@@ -1,0 +1,25 @@
+/** Starts a Syncline server on a test database with a quiet logger. */
+import pino from 'pino';
+import type { CollectionDefinition } from '../src/collections/collection-config.ts';
+import type { SynclineOptions } from '../src/config.ts';
+import type { SynclineServer } from '../src/server.ts';
+import { startSyncline } from '../src/server.ts';
+import type { TestDatabase } from './test-database.ts';
+
+export function startTestServer(
+  db: TestDatabase,
+  collections: CollectionDefinition[],
+  extra: Partial<SynclineOptions> = {},
+): Promise<SynclineServer> {
+  return startSyncline({
+    databaseUrl: db.url,
+    collections,
+    port: 0,
+    host: '127.0.0.1',
+    slot: db.slot,
+    publication: db.slot,
+    heartbeatMs: 1_000,
+    logger: pino({ level: process.env['TEST_LOG'] ?? 'silent' }),
+    ...extra,
+  });
+}

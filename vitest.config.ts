@@ -1,0 +1,30 @@
+// Suites are chosen by file name, never by a hand-kept list:
+//   *.test.ts          unit, no services
+//   *.pg.test.ts       real PostgreSQL (embedded by default, DATABASE_URL overrides)
+//   *.browser.test.ts  real Chromium
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    // Two cores: more files in parallel only add contention.
+    maxWorkers: 2,
+    projects: [
+      {
+        test: {
+          name: 'unit',
+          include: ['packages/*/src/**/*.test.ts', 'bench/src/**/*.test.ts'],
+          exclude: ['**/*.pg.test.ts', '**/*.browser.test.ts', '**/node_modules/**'],
+        },
+      },
+      {
+        test: {
+          name: 'pg',
+          include: ['packages/*/src/**/*.pg.test.ts', 'packages/*/test/**/*.pg.test.ts'],
+          globalSetup: ['packages/server/test/global-postgres.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
+        },
+      },
+    ],
+  },
+});
