@@ -1,5 +1,10 @@
 export { SyncClient } from './sync-client.ts';
-export type { ConnectionStateEvent, SubscribeOptions, SyncClientEvents, SyncClientOptions } from './sync-client.ts';
+export type {
+  ConnectionStateEvent,
+  SubscribeOptions,
+  SyncClientEvents,
+  SyncClientOptions,
+} from './sync-client-options.ts';
 export type {
   SubscriptionChangeEvent,
   SubscriptionEvents,
@@ -7,7 +12,7 @@ export type {
   SubscriptionParams,
   SubscriptionStatus,
   SubscriptionStatusEvent,
-} from './store/subscription.ts';
+} from './store/subscription-handle.ts';
 export type { StoredRow } from './store/row-store.ts';
 export type { TransactionEvent } from './store/subscription-registry.ts';
 export type { SyncClientStats } from './stats.ts';

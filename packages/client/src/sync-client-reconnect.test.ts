@@ -208,6 +208,21 @@ describe('SyncClient connection lifecycle', () => {
     await client.close(); // idempotent
   });
 
+  it('a token function that throws counts as a failed attempt', async () => {
+    let calls = 0;
+    const { server, client, timers } = setupClient({
+      token: () => (++calls === 1 ? Promise.reject(new Error('refresh failed')) : 'tok2'),
+    });
+    client.subscribe({ id: 'a', collection: 'orders' });
+    await flush();
+    expect(client.state).toBe('backoff');
+    expect(server.gets).toHaveLength(0);
+    timers.advance(timers.pending()[0]!);
+    await flush();
+    expect(server.gets[0]?.headers.get('authorization')).toBe('Bearer tok2');
+    await client.close();
+  });
+
   it('close() during backoff cancels the pending retry', async () => {
     const { server, client, timers } = setupClient();
     server.nextGets.push(networkError);

@@ -247,6 +247,28 @@ describe('SyncClient data path', () => {
     await client.close();
   });
 
+  it('replaces a subscription re-created under the same id before hello', async () => {
+    const { server, client, hello } = setupClient();
+    const first = client.subscribe({ id: 'a', collection: 'chat', params: { chatId: '1' } });
+    await flush();
+    first.unsubscribe();
+    client.subscribe({ id: 'a', collection: 'chat', params: { chatId: '2' } });
+    let idAtOpen: string | undefined;
+    client.on('state', (e) => (idAtOpen = e.state === 'open' ? client.connectionId : idAtOpen));
+    hello();
+    await flush();
+    expect(idAtOpen).toBe('conn-1');
+    const posts = server.requests.filter((r) => r.method === 'POST').map((r) => [r.url.pathname, r.body]);
+    expect(posts).toEqual([
+      ['/v1/sync/unsubscribe', { connectionId: 'conn-1', id: 'a' }],
+      [
+        '/v1/sync/subscribe',
+        { connectionId: 'conn-1', subscription: { id: 'a', collection: 'chat', params: { chatId: '2' } } },
+      ],
+    ]);
+    await client.close();
+  });
+
   it('a subscription-scoped error leaves the other subscriptions working', async () => {
     const { server, client, hello } = setupClient();
     const bad = client.subscribe({ id: 'bad', collection: 'secret' });

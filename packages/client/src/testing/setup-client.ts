@@ -1,4 +1,5 @@
-import { SyncClient, type SyncClientOptions } from '../sync-client.ts';
+import { SyncClient } from '../sync-client.ts';
+import type { SyncClientOptions } from '../sync-client-options.ts';
 import { FakeServer, sse } from './fake-server.ts';
 import { FakeTimers } from './fake-timers.ts';
 

@@ -3,12 +3,13 @@
  * predicate for replicated rows. Both are derived from the same bound values (see Codec), so they
  * agree exactly, NULL logic included.
  */
-import type { Bindable, Codec } from './codec.ts';
+import { bindExternal, bindList, bindValue, lookup } from './bind-values.ts';
 import { codecFor } from './codecs.ts';
 import { createBoundFilter, type BNode, type BoundValue, type Column } from './bound-filter.ts';
-import { CoercionError, FilterBindError, FilterCompileError, FilterRowError } from './errors.ts';
-import { COMPARISON_OPS, FILTER_LIMITS, type ComparisonOp, type Filter, type ValueRef } from './filter-types.ts';
+import { CoercionError, FilterCompileError, FilterRowError } from './errors.ts';
+import { COMPARISON_OPS, type ComparisonOp, type Filter, type ValueRef } from './filter-types.ts';
 import { formatIssues, validateFilter } from './validate-filter.ts';
+import { quoteIdent } from '../../util/quote-ident.ts';
 
 export interface ColumnInfo {
   name: string;
@@ -60,8 +61,9 @@ export function compileFilter(filter: Filter, columns: ColumnInfo[]): CompiledFi
   };
   const useParam = (name: string, shape: 'single' | 'list', at: string) => {
     const before = params.get(name);
-    if (before && before !== shape)
+    if (before && before !== shape) {
       throw new FilterCompileError(`${at}: param "${name}" is used both as a single value and as a list`);
+    }
     params.set(name, shape);
   };
   const ref = (v: ValueRef, col: Column, at: string): Ref => {
@@ -79,8 +81,9 @@ export function compileFilter(filter: Filter, columns: ColumnInfo[]): CompiledFi
     try {
       return { kind: 'const', value: v === null ? null : bindValue(col.codec, v) };
     } catch (e) {
-      if (e instanceof CoercionError)
+      if (e instanceof CoercionError) {
         throw new FilterCompileError(`${at}: constant for column "${col.name}": ${e.message}`);
+      }
       throw e;
     }
   };
@@ -148,8 +151,9 @@ export function valueKey(typeOid: number, value: unknown): string | null {
   try {
     return codec.key(codec.fromRow(value));
   } catch (e) {
-    if (e instanceof CoercionError)
+    if (e instanceof CoercionError) {
       throw new FilterRowError(`row value for ${codec.typeName}: ${e.message}`, { cause: e });
+    }
     throw e;
   }
 }
@@ -158,60 +162,6 @@ function allow(col: Column, op: ComparisonOp | 'in', at: string): Column {
   const reason = op === 'eq' || op === 'neq' || op === 'in' ? col.codec.noEquality : col.codec.noOrdering;
   if (reason) throw new FilterCompileError(`${at}: column "${col.name}" (${col.codec.typeName}): ${reason}`);
   return col;
-}
-
-function bindValue(codec: Codec, value: Bindable): NonNullable<BoundValue> {
-  const norm = codec.fromBind(value);
-  return { norm, key: codec.key(norm), sql: codec.toSql(norm) };
-}
-
-type RefTag = { param: string } | { claim: string };
-const tag = (kind: 'param' | 'claim', name: string): RefTag => (kind === 'param' ? { param: name } : { claim: name });
-
-function lookup(source: Record<string, unknown>, kind: 'param' | 'claim', name: string): unknown {
-  // hasOwn: a param named "constructor" must not resolve to Object.prototype's.
-  const value = source !== null && Object.hasOwn(source, name) ? source[name] : undefined;
-  if (value === undefined) throw new FilterBindError(`missing ${kind} "${name}"`, tag(kind, name));
-  return value;
-}
-
-function bindExternal(value: unknown, col: Column, kind: 'param' | 'claim', name: string, index?: number): BoundValue {
-  const label = `${kind} "${name}"${index === undefined ? '' : `[${index}]`} for column "${col.name}"`;
-  if (value === null) return null;
-  if (
-    typeof value !== 'string' &&
-    typeof value !== 'boolean' &&
-    !(typeof value === 'number' && Number.isFinite(value))
-  ) {
-    const what = Array.isArray(value) ? 'an array' : typeof value === 'number' ? String(value) : typeof value;
-    throw new FilterBindError(
-      `${label}: expected a single string, number, boolean or null, got ${what}`,
-      tag(kind, name),
-    );
-  }
-  try {
-    return bindValue(col.codec, value);
-  } catch (e) {
-    if (e instanceof CoercionError) throw new FilterBindError(`${label}: ${e.message}`, tag(kind, name));
-    throw e;
-  }
-}
-
-function bindList(params: Record<string, unknown>, name: string, col: Column): BoundValue[] {
-  const list = lookup(params, 'param', name);
-  if (!Array.isArray(list)) {
-    throw new FilterBindError(`param "${name}" for column "${col.name}" must be an array (used with in)`, {
-      param: name,
-    });
-  }
-  if (list.length > FILTER_LIMITS.maxListLength) {
-    throw new FilterBindError(`param "${name}" has more than ${FILTER_LIMITS.maxListLength} values`, { param: name });
-  }
-  return list.map((v: unknown, i) => bindExternal(v, col, 'param', name, i));
-}
-
-export function quoteIdent(name: string): string {
-  return `"${name.replace(/"/g, '""')}"`;
 }
 
 export { FilterBindError, FilterCompileError, FilterRowError } from './errors.ts';

@@ -63,7 +63,7 @@ export function compareDecimal(a: Decimal, b: Decimal): number {
   if (sa === 0) return 0;
   // Digit strings carry no trailing zeros, so plain string order is magnitude order at equal exponent.
   const mag = a.exp !== b.exp ? (a.exp < b.exp ? -1 : 1) : a.digits < b.digits ? -1 : a.digits > b.digits ? 1 : 0;
-  return sa * mag;
+  return mag === 0 ? 0 : sa * mag;
 }
 
 function rank(d: Decimal): number {

@@ -1,0 +1,102 @@
+import type { SubscriptionRegistry } from '../store/subscription-registry.ts';
+import type { Subscription } from '../store/subscription.ts';
+import { ControlChannel } from './control-channel.ts';
+import { HttpError } from './http-error.ts';
+import { commonHeaders, eventsUrl, resolveToken, type TokenSource } from './requests.ts';
+import type { SseRequest } from './sse-connection.ts';
+import type { FetchLike } from './timers.ts';
+
+export interface ServerSubscriptionsOptions {
+  fetch: FetchLike;
+  baseUrl: string;
+  clientId: string;
+  token: TokenSource | undefined;
+  registry: SubscriptionRegistry;
+}
+
+const STALE = Symbol('stale');
+
+/**
+ * Keeps the server's set of subscriptions for our connection equal to ours.
+ *
+ *   connect:  GET …&subscribe=<each, with its cursor>        (remember which ids it carried)
+ *   hello:    POST /unsubscribe for ids the GET carried but we dropped (or re-created) since
+ *             POST /subscribe   for ids added, re-created or resynced since the GET was built
+ *   open:     subscribe / resync ─▶ POST /subscribe ; unsubscribe ─▶ POST /unsubscribe
+ *   not open: send nothing; the next GET carries the current set
+ *
+ * A POST lost to the network needs no retry of its own: the subscription is
+ * still ours, so the next connection's GET carries it.
+ */
+export class ServerSubscriptions {
+  private current: string | undefined;
+  /** What the current attempt's GET carried, to reconcile at `hello`. */
+  private carried = new Map<string, Subscription | typeof STALE>();
+  private readonly control: ControlChannel;
+
+  constructor(private readonly options: ServerSubscriptionsOptions) {
+    this.control = new ControlChannel({
+      fetch: options.fetch,
+      baseUrl: options.baseUrl,
+      headers: () => this.headers(),
+    });
+  }
+
+  /** From `hello`; undefined while no connection is open. */
+  get connectionId(): string | undefined {
+    return this.current;
+  }
+
+  async request(lastEventId: string | undefined): Promise<SseRequest> {
+    const token = await resolveToken(this.options.token);
+    // Read after the await: subscriptions made in the same tick as the first one ride this GET.
+    const subs = [...this.options.registry.byId.values()];
+    this.carried = new Map(subs.map((s) => [s.id, s]));
+    const headers = commonHeaders(this.options.clientId, token);
+    if (lastEventId) headers['Last-Event-ID'] = lastEventId;
+    const subscriptions = subs.map((s) => s.toWire());
+    return { url: eventsUrl(this.options.baseUrl, { clientId: this.options.clientId, token, subscriptions }), headers };
+  }
+
+  opened(connectionId: string): void {
+    this.current = connectionId;
+    const { byId } = this.options.registry;
+    // Compared by identity: an id unsubscribed and subscribed again since the
+    // GET is a different subscription (params may differ) and must be replaced.
+    for (const [id, sent] of this.carried) {
+      if (sent !== STALE && byId.get(id) !== sent) void this.control.unsubscribe(connectionId, id);
+    }
+    for (const sub of byId.values()) if (this.carried.get(sub.id) !== sub) this.subscribe(sub);
+    this.carried = new Map(byId);
+  }
+
+  lost(): void {
+    this.current = undefined;
+    this.control.reset();
+  }
+
+  /** (Re)subscribes now if open; otherwise the next GET, or the coming hello, takes care of it. */
+  subscribe(sub: Subscription): void {
+    if (this.current === undefined) {
+      // Resynced after the GET went out with its old cursor: re-send at hello (it replaces the old one).
+      if (this.carried.get(sub.id) === sub) this.carried.set(sub.id, STALE);
+      return;
+    }
+    void this.control.subscribe(this.current, sub.toWire()).then((result) => {
+      if (result.ok || !(result.error instanceof HttpError) || !result.error.body) return;
+      // 5xx, an unknown connection (404) or rate limiting heal on reconnect;
+      // anything else (BAD_REQUEST, FORBIDDEN, UNKNOWN_COLLECTION…) is about the subscription.
+      const { status, body } = result.error;
+      if (status >= 500 || status === 404 || body.code === 'RATE_LIMITED') return;
+      if (this.options.registry.get(sub.id) === sub) sub.fail(body);
+    });
+  }
+
+  unsubscribe(id: string): void {
+    if (this.current !== undefined) void this.control.unsubscribe(this.current, id);
+  }
+
+  private async headers(): Promise<Record<string, string>> {
+    return commonHeaders(this.options.clientId, await resolveToken(this.options.token));
+  }
+}

@@ -1,0 +1,43 @@
+/** The public option and event types of SyncClient, apart so the class file stays about behaviour. */
+import type { AckMessage, ErrorMessage } from '@syncline/protocol';
+import type { BackoffOptions } from './connection/backoff.ts';
+import type { ConnectionState } from './connection/connection-state.ts';
+import type { TokenSource } from './connection/requests.ts';
+import type { FetchLike, Timers } from './connection/timers.ts';
+import type { SubscriptionParams } from './store/subscription-handle.ts';
+import type { TransactionEvent } from './store/subscription-registry.ts';
+
+export interface SyncClientOptions {
+  /** Server base URL, e.g. `http://localhost:4000`. */
+  url: string;
+  /** Stable client identity; generated when absent (persisting it is the caller's job). */
+  clientId?: string;
+  token?: TokenSource;
+  fetch?: FetchLike;
+  timers?: Timers;
+  /** Jitter source in [0, 1). */
+  random?: () => number;
+  backoff?: Partial<BackoffOptions>;
+  /** How long to wait for `hello` after starting a request (default 15 s). */
+  connectTimeoutMs?: number;
+}
+
+export interface SubscribeOptions {
+  id?: string;
+  collection: string;
+  params?: SubscriptionParams;
+}
+
+export interface ConnectionStateEvent {
+  state: ConnectionState;
+  previous: ConnectionState;
+  /** Why the previous connection ended (an Error, HttpError, DOMException…), when it did. */
+  reason: unknown;
+}
+
+export interface SyncClientEvents {
+  state: ConnectionStateEvent;
+  transaction: TransactionEvent;
+  ack: AckMessage;
+  error: ErrorMessage;
+}
