@@ -8,7 +8,9 @@ export const subscriptionIdSchema = z
   .regex(/^[A-Za-z0-9_.:\-]+$/, 'subscription id may use letters, digits and _ . : -');
 
 /** Subscription params: flat map of scalars; values are bound, never spliced into SQL. */
-export const paramValueSchema = z.union([z.string().max(1024), z.number().finite(), z.boolean(), z.null()]);
+const scalarParamSchema = z.union([z.string().max(1024), z.number().finite(), z.boolean(), z.null()]);
+/** A param is a scalar, or a list of at most 1000 scalars (for `in` filters). */
+export const paramValueSchema = z.union([scalarParamSchema, z.array(scalarParamSchema).max(1000)]);
 export const paramsSchema = z.record(z.string().max(128), paramValueSchema).refine((p) => Object.keys(p).length <= 32, {
   message: 'at most 32 params',
 });

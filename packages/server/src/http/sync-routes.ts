@@ -3,7 +3,7 @@
  * an open stream. Each bad subscription gets its own error; the others proceed.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { PROTOCOL_VERSION, subscribeRequestSchema, subscriptionSchema, unsubscribeRequestSchema } from '@syncline/protocol';
+import { PROTOCOL_VERSION, type Subscription, subscribeRequestSchema, subscriptionSchema, unsubscribeRequestSchema } from '@syncline/protocol';
 import type { SyncRouter } from '../router/sync-router.ts';
 import type { ConnectionHub } from '../transport/connection-hub.ts';
 import { SseConnection } from '../transport/sse-connection.ts';
@@ -29,6 +29,7 @@ export function openEventStream(req: IncomingMessage, res: ServerResponse, query
   const conn = new SseConnection(res, clientId, o.maxBufferedBytes);
   o.hub.add(conn, () => o.router.disconnect(conn));
   conn.hello({ connectionId: conn.id, protocol: PROTOCOL_VERSION, heartbeatMs: o.hub.heartbeatMs });
+  const subs: Subscription[] = [];
   for (const raw of rawSubs) {
     let json: unknown;
     try {
@@ -47,8 +48,9 @@ export function openEventStream(req: IncomingMessage, res: ServerResponse, query
       });
       continue;
     }
-    o.router.subscribe(conn, parsed.data, lastEventId);
+    subs.push(parsed.data);
   }
+  o.router.subscribe(conn, subs, lastEventId);
 }
 
 export async function subscribeOnStream(req: IncomingMessage, res: ServerResponse, query: URLSearchParams, o: SyncRouteOptions): Promise<void> {
@@ -57,7 +59,7 @@ export async function subscribeOnStream(req: IncomingMessage, res: ServerRespons
   if (!parsed.success) throw new SynclineError('BAD_REQUEST', `invalid subscribe request: ${parsed.error.issues[0]?.message ?? ''}`);
   const conn = connectionOf(o.hub, parsed.data.connectionId, clientId);
   // Errors for the subscription itself travel on the stream, where the client already handles them.
-  o.router.subscribe(conn, parsed.data.subscription);
+  o.router.subscribe(conn, [parsed.data.subscription]);
   sendJson(res, 200, { ok: true });
 }
 

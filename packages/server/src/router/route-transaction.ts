@@ -15,9 +15,9 @@ export interface InstanceChange {
 }
 
 export function changesFor(instance: CollectionInstance, change: RowChange, out: InstanceChange[]): void {
-  const { bound, collection } = instance;
-  const was = change.old !== null && bound.matches(change.old);
-  const is = change.row !== null && bound.matches(change.row);
+  const { collection } = instance;
+  const was = change.old !== null && safeMatches(instance, change.old);
+  const is = change.row !== null && safeMatches(instance, change.row);
   if (change.op === 'update' && change.old === null) {
     // No old row (replica identity was not FULL): we cannot know whether it was
     // visible, and a delete of an unknown key is harmless on the client.
@@ -44,4 +44,17 @@ function upsert(op: 'insert' | 'update', instance: CollectionInstance, row: Row)
 
 function del(key: string, old: Row): InstanceChange {
   return { op: 'delete', key, row: null, version: Number(old['version'] ?? 0) };
+}
+
+/**
+ * A row that breaks the wire contract (a column the filter needs is missing after
+ * a schema change, a value of the wrong type) matches nothing rather than
+ * stopping the stream for everyone.
+ */
+function safeMatches(instance: CollectionInstance, row: Row): boolean {
+  try {
+    return instance.bound.matches(row);
+  } catch {
+    return false;
+  }
 }

@@ -48,6 +48,14 @@ export interface RouterOptions {
   maxSubscriptionsPerConnection: number;
 }
 
+interface Admitted {
+  instance: CollectionInstance;
+  subscriber: Subscriber;
+  /** Resume after this LSN; null: start from a snapshot. */
+  after: bigint | null;
+}
+type Resuming = Admitted & { after: bigint };
+
 export class SyncRouter implements BusConsumer {
   readonly log: TransactionLog;
   readonly stats = new RouterStats();
@@ -130,15 +138,29 @@ export class SyncRouter implements BusConsumer {
   // ── connection side ─────────────────────────────────────────────────────
 
   /**
-   * Adds a subscription to a connection. Problems with this one subscription are
-   * reported on the connection (error or resync) and never affect its others.
+   * Adds subscriptions to a connection. Problems with one subscription are
+   * reported on the connection (error or resync) and never affect the others.
+   * Those resuming from a cursor are replayed together, so the connection still
+   * gets one `changes` message per transaction.
    */
-  subscribe(conn: SyncConnection, sub: Subscription, fallbackCursor?: string): void {
-    if (conn.closed) return;
+  subscribe(conn: SyncConnection, subs: Subscription[], fallbackCursor?: string): void {
+    const resuming: Resuming[] = [];
+    for (const sub of subs) {
+      if (conn.closed) return;
+      const r = this.admit(conn, sub, fallbackCursor);
+      if (!r) continue;
+      if (r.after === null) this.joinSnapshot(r.instance, r.subscriber);
+      else resuming.push(r as Resuming);
+    }
+    if (resuming.length > 0) this.resume(conn, resuming);
+  }
+
+  /** Validates one subscription and registers it on the connection; null if it was refused. */
+  private admit(conn: SyncConnection, sub: Subscription, fallbackCursor?: string): Admitted | null {
     this.unsubscribe(conn, sub.id);
     if (conn.subscriptions.size >= this.options.maxSubscriptionsPerConnection) {
       conn.error({ code: 'TOO_LARGE', message: `at most ${this.options.maxSubscriptionsPerConnection} subscriptions per connection`, subscription: sub.id });
-      return;
+      return null;
     }
     let resolved;
     try {
@@ -146,39 +168,62 @@ export class SyncRouter implements BusConsumer {
     } catch (e) {
       const err = e instanceof SynclineError ? e : new SynclineError('INTERNAL', 'could not resolve subscription');
       conn.error({ code: err.code, message: err.message, subscription: sub.id });
-      return;
+      return null;
     }
     const cursorText = sub.cursor ?? fallbackCursor;
+    let after: bigint | null = null;
     if (cursorText !== undefined) {
       const problem = this.checkCursor(cursorText);
       if (problem === 'malformed') {
         conn.error({ code: 'BAD_REQUEST', message: 'cursor is not one this server issued', subscription: sub.id });
-        return;
+        return null;
       }
       if (problem) {
         conn.resync({ subscription: sub.id, reason: problem });
-        return;
+        return null;
       }
+      after = (decodeCursor(cursorText) as { lsn: bigint }).lsn;
     }
     const instance = this.instanceFor(resolved.instanceKey, () => new CollectionInstance(resolved.instanceKey, resolved.collection, resolved.bound));
     const subscriber: Subscriber = { conn, subId: sub.id, guard: null };
-    if (cursorText !== undefined) {
-      const after = (decodeCursor(cursorText) as { lsn: bigint }).lsn;
-      if (!this.replay(conn, sub.id, instance, after)) {
-        this.dropIfIdle(instance);
-        return;
-      }
-      instance.subscribers.add(subscriber);
-      conn.subscriptions.set(sub.id, { id: sub.id, instance, phase: 'live', subscriber });
-      return;
-    }
-    conn.subscriptions.set(sub.id, { id: sub.id, instance, phase: 'snapshot', subscriber });
+    conn.subscriptions.set(sub.id, { id: sub.id, instance, phase: after === null ? 'snapshot' : 'live', subscriber });
+    return { instance, subscriber, after };
+  }
+
+  private joinSnapshot(instance: CollectionInstance, subscriber: Subscriber): void {
     if (instance.snapshot) {
       this.stats.snapshotsCoalesced++;
       instance.snapshot.waiters.push(subscriber);
     } else {
       this.startSnapshot(instance, [subscriber]);
     }
+  }
+
+  /** Sends what the resuming subscriptions missed, one message per transaction, then makes them live. */
+  private resume(conn: SyncConnection, resuming: Resuming[]): void {
+    let from = resuming[0]?.after as bigint;
+    for (const r of resuming) if (r.after < from) from = r.after;
+    let active = resuming;
+    for (const tx of this.log.since(from)) {
+      const entries: ChangesEntry[] = [];
+      active = active.filter((r) => {
+        if (tx.lsn <= r.after) return true;
+        const table = r.instance.collection.table.qualified;
+        if (tx.truncated.includes(table) || tx.oversizedTables?.includes(table)) {
+          conn.resync({ subscription: r.subscriber.subId, reason: tx.truncated.includes(table) ? 'truncate' : 'transaction-too-large' });
+          this.unsubscribe(conn, r.subscriber.subId);
+          return false;
+        }
+        const changes: InstanceChange[] = [];
+        for (const change of tx.changes) if (change.table === table) changesFor(r.instance, change, changes);
+        if (changes.length > 0) entries.push({ subId: r.subscriber.subId, instanceId: r.instance.id, changes });
+        return true;
+      });
+      if (entries.length === 0) continue;
+      conn.changes(encodeCursor(this.epoch as string, tx.lsn), entries, new Map());
+      this.stats.replayedTransactions++;
+    }
+    for (const r of active) r.instance.subscribers.add(r.subscriber);
   }
 
   unsubscribe(conn: SyncConnection, subId: string): boolean {
@@ -208,25 +253,6 @@ export class SyncRouter implements BusConsumer {
     if (c.lsn > this.log.head) return 'cursor-ahead';
     if (c.lsn < this.log.floor) return 'cursor-too-old';
     return null;
-  }
-
-  /** Sends what one subscription missed after `after`; false if it had to resync instead. */
-  private replay(conn: SyncConnection, subId: string, instance: CollectionInstance, after: bigint): boolean {
-    const table = instance.collection.table.qualified;
-    const cache: FrameCache = new Map();
-    for (const tx of this.log.since(after)) {
-      if (tx.truncated.includes(table) || tx.oversizedTables?.includes(table)) {
-        conn.resync({ subscription: subId, reason: tx.truncated.includes(table) ? 'truncate' : 'transaction-too-large' });
-        return false;
-      }
-      const changes: InstanceChange[] = [];
-      for (const change of tx.changes) if (change.table === table) changesFor(instance, change, changes);
-      if (changes.length === 0) continue;
-      cache.clear();
-      conn.changes(encodeCursor(this.epoch as string, tx.lsn), [{ subId, instanceId: instance.id, changes }], cache);
-      this.stats.replayedTransactions++;
-    }
-    return true;
   }
 
   private instanceFor(key: string, create: () => CollectionInstance): CollectionInstance {

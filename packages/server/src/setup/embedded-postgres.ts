@@ -27,6 +27,8 @@ export interface RunningPostgres {
   url: string;
   port: number;
   stop(): Promise<void>;
+  /** Starts it again after stop() (tests use this to restart Postgres under a running server). */
+  start(): Promise<void>;
 }
 
 const REPLICATION_SETTINGS: Record<string, string | number> = {
@@ -71,7 +73,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     );
   }
   const url = `postgres://${encodeURIComponent(user)}:${encodeURIComponent(password)}@127.0.0.1:${options.port}/postgres`;
-  return { url, port: options.port, stop: () => pg.stop() };
+  return { url, port: options.port, stop: () => pg.stop(), start: () => pg.start() };
 }
 
 function isInitialised(dataDir: string): boolean {

@@ -1,0 +1,34 @@
+/** Real SyncClients for end-to-end tests, with the bookkeeping the assertions need. */
+import { SyncClient, type SubscriptionHandle } from '@syncline/client';
+
+export interface WatchedClient {
+  client: SyncClient;
+  subs: Record<string, SubscriptionHandle>;
+  /** `subscription@cursor` for every transaction applied to a subscription, in order. */
+  applied: string[];
+  resyncs: number;
+}
+
+export function watchedClient(url: string, subs: Array<{ id: string; collection: string; params?: Record<string, string> }>): WatchedClient {
+  const client = new SyncClient({ url, backoff: { baseMs: 100, maxMs: 1_000 } });
+  const w: WatchedClient = { client, subs: {}, applied: [], resyncs: 0 };
+  client.on('transaction', (t) => {
+    for (const sub of new Set(t.changes.map((c) => c.collection))) w.applied.push(`${sub}@${t.cursor}`);
+  });
+  for (const s of subs) {
+    const h = client.subscribe(s);
+    h.on('change', (e) => {
+      if (e.cause === 'resync') w.resyncs++;
+    });
+    w.subs[s.id] = h;
+  }
+  return w;
+}
+
+export async function eventually(check: () => boolean | Promise<boolean>, ms = 20_000, what = 'condition'): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
