@@ -121,6 +121,7 @@ export class CaptureService {
   }
 
   private async runStream(onFirstData: () => void): Promise<void> {
+    if (this.stopped) return;
     let seen = false;
     const stream = new ReplicationStream({
       connectionString: this.options.connectionString,

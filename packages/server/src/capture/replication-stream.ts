@@ -31,6 +31,8 @@ export class ReplicationStream {
   private confirmed: Lsn = 0n;
   private timer: NodeJS.Timeout | null = null;
   private stopped = false;
+  private onStop: () => void = () => {};
+  private readonly stopSignal = new Promise<void>((r) => (this.onStop = r));
 
   constructor(private readonly options: ReplicationStreamOptions) {
     assertIdentifier(options.slot);
@@ -52,19 +54,21 @@ export class ReplicationStream {
       client.on('end', () => resolve());
     });
     ended.catch(() => {}); // observed below; avoid an unhandled rejection while connecting
-    await client.connect();
-    if (this.stopped) {
-      await client.end();
-      return;
-    }
+    // A stop() during connect must not leave us waiting on a socket it destroyed.
+    const connected = client.connect();
+    connected.catch(() => {});
+    await Promise.race([connected, this.stopSignal]);
+    if (this.stopped) return;
     client.connection.on('copyData', (msg: { chunk: Buffer }) => this.onCopyData(msg.chunk));
     const sql =
       `START_REPLICATION SLOT ${this.options.slot} LOGICAL ${formatLsn(this.options.startLsn)} ` +
       `(proto_version '1', publication_names '${this.options.publication}', messages 'true')`;
     this.timer = setInterval(() => this.sendStatus(false), this.options.statusIntervalMs ?? 10_000);
     try {
-      await Promise.race([client.query(sql), ended]);
-      await ended;
+      const started = client.query(sql);
+      started.catch(() => {});
+      await Promise.race([started, ended, this.stopSignal]);
+      await Promise.race([ended, this.stopSignal]);
     } finally {
       this.clearTimer();
       this.client = null;
@@ -85,10 +89,14 @@ export class ReplicationStream {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.onStop();
     this.clearTimer();
     const c = this.client;
     this.client = null;
-    if (c) await c.end().catch(() => {});
+    if (!c) return;
+    // end() on a client still authenticating may never resolve: give it a moment, then cut the socket.
+    await Promise.race([c.end().catch(() => {}), new Promise((r) => setTimeout(r, 1_000).unref())]);
+    (c as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
   }
 
   private clearTimer(): void {

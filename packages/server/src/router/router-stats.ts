@@ -7,6 +7,8 @@ export class RouterStats {
   snapshotQueries = 0;
   snapshotsCoalesced = 0;
   replayedTransactions = 0;
+  /** Instance predicate evaluations: with the routing index, proportional to matches, not to instances. */
+  instancesEvaluated = 0;
   routingMsTotal = 0;
 
   transaction(changes: number, connections: number, frames: number, ms: number): void {

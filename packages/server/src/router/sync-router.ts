@@ -110,6 +110,7 @@ export class SyncRouter implements BusConsumer {
     for (const change of tx.changes) {
       if (reset.has(change.table)) continue; // already resynced
       for (const instance of this.index.candidates(change.table, change.row, change.old)) {
+        this.stats.instancesEvaluated++;
         let list = routed.get(instance);
         if (!list) routed.set(instance, (list = []));
         changesFor(instance, change, list);
