@@ -18,6 +18,15 @@ export default defineConfig({
       },
       {
         test: {
+          name: 'browser',
+          include: ['packages/*/src/**/*.browser.test.ts', 'examples/*/src/**/*.browser.test.ts'],
+          globalSetup: ['packages/server/test/global-postgres.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
+        },
+      },
+      {
+        test: {
           name: 'pg',
           include: ['packages/*/src/**/*.pg.test.ts', 'packages/*/test/**/*.pg.test.ts'],
           globalSetup: ['packages/server/test/global-postgres.ts'],

@@ -18,8 +18,13 @@ export function startActivity(pool: pg.Pool, everyMs = 3_000): { stop(): void } 
 }
 
 async function step(pool: pg.Pool): Promise<void> {
-  const { rows } = await pool.query<{ id: string; status: string }>('SELECT id, status FROM "order" ORDER BY random() LIMIT 1');
+  const { rows } = await pool.query<{ id: string; status: string }>(
+    'SELECT id, status FROM "order" ORDER BY random() LIMIT 1',
+  );
   const o = rows[0];
   if (!o) return;
-  await pool.query('UPDATE "order" SET status = $2, updated_at = now() WHERE id = $1', [o.id, NEXT[o.status] ?? 'pending']);
+  await pool.query('UPDATE "order" SET status = $2, updated_at = now() WHERE id = $1', [
+    o.id,
+    NEXT[o.status] ?? 'pending',
+  ]);
 }

@@ -9,16 +9,31 @@ const ACTIVE = ['pending', 'accepted', 'in_progress', 'delivering'];
 export const demoCollections = defineCollections([
   { name: 'orders_active', table: 'order', filter: { in: ['status', ACTIVE] } },
   { name: 'orders_history', table: 'order', filter: { in: ['status', ['delivered', 'cancelled']] } },
-  { name: 'orders_my_customer', table: 'order', filter: { eq: ['customer_id', { param: 'userId' }] }, params: ['userId'] },
+  {
+    name: 'orders_my_customer',
+    table: 'order',
+    filter: { eq: ['customer_id', { param: 'userId' }] },
+    params: ['userId'],
+  },
   { name: 'orders_my_driver', table: 'order', filter: { eq: ['driver_id', { param: 'userId' }] }, params: ['userId'] },
-  { name: 'chat_messages', table: 'chat_message', filter: { eq: ['chat_id', { param: 'chatId' }] }, params: ['chatId'] },
+  {
+    name: 'chat_messages',
+    table: 'chat_message',
+    filter: { eq: ['chat_id', { param: 'chatId' }] },
+    params: ['chatId'],
+  },
   {
     name: 'chats_my',
     table: 'chat',
     filter: { or: [{ eq: ['customer_id', { param: 'userId' }] }, { eq: ['driver_id', { param: 'userId' }] }] },
     params: ['userId'],
   },
-  { name: 'user_notifications', table: 'notification', filter: { eq: ['user_id', { param: 'userId' }] }, params: ['userId'] },
+  {
+    name: 'user_notifications',
+    table: 'notification',
+    filter: { eq: ['user_id', { param: 'userId' }] },
+    params: ['userId'],
+  },
   {
     name: 'user_notifications_unread',
     table: 'notification',

@@ -34,8 +34,11 @@ async function main(): Promise<void> {
   const server = await startSyncline({ databaseUrl, collections: demoCollections, port, fallback: servePage });
   const activity = process.env['SYNCLINE_DEMO_ACTIVITY'] === '0' ? null : startActivity(pool);
 
-  console.log(`\nSyncline demo is running.\n  Open   http://localhost:${server.port}/\n  Health http://localhost:${server.port}/v1/health\n`);
-  if (activity) console.log('A simulated dispatcher changes an order every few seconds (SYNCLINE_DEMO_ACTIVITY=0 to stop it).');
+  console.log(
+    `\nSyncline demo is running.\n  Open   http://localhost:${server.port}/\n  Health http://localhost:${server.port}/v1/health\n`,
+  );
+  if (activity)
+    console.log('A simulated dispatcher changes an order every few seconds (SYNCLINE_DEMO_ACTIVITY=0 to stop it).');
   console.log('Press Ctrl-C to stop.');
 
   let stopping = false;

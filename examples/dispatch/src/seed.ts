@@ -11,7 +11,16 @@ export const DEMO_USERS = {
 
 const STATUSES = ['pending', 'accepted', 'in_progress', 'delivering', 'delivered', 'cancelled'];
 const ADDRESSES = ['12 Baker St', '5 Nevsky Pr', '221 Elm Ave', '9 Harbour Rd', '77 Mill Ln', '3 Station Sq'];
-const TITLES = ['Flowers', 'Groceries', 'Documents', 'Laptop repair', 'Birthday cake', 'Pharmacy', 'Books', 'Furniture'];
+const TITLES = [
+  'Flowers',
+  'Groceries',
+  'Documents',
+  'Laptop repair',
+  'Birthday cake',
+  'Pharmacy',
+  'Books',
+  'Furniture',
+];
 
 export async function seedDemo(pool: pg.Pool): Promise<void> {
   const { rows } = await pool.query<{ n: string }>('SELECT count(*)::text AS n FROM "user"');
@@ -30,15 +39,29 @@ export async function seedDemo(pool: pg.Pool): Promise<void> {
     const id = `10000000-0000-4000-8000-${String(i + 1).padStart(12, '0')}`;
     await pool.query(
       `INSERT INTO "order" (id, customer_id, driver_id, status, title, address, total) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-      [id, customer, driver, status, TITLES[i % TITLES.length], ADDRESSES[i % ADDRESSES.length], (10 + i * 7.25).toFixed(2)],
+      [
+        id,
+        customer,
+        driver,
+        status,
+        TITLES[i % TITLES.length],
+        ADDRESSES[i % ADDRESSES.length],
+        (10 + i * 7.25).toFixed(2),
+      ],
     );
     if (driver) {
       const chat = await pool.query<{ id: string }>(
         `INSERT INTO chat (order_id, customer_id, driver_id, title) VALUES ($1, $2, $3, $4) RETURNING id`,
         [id, customer, driver, `Order ${i + 1}`],
       );
-      await pool.query(`INSERT INTO chat_message (chat_id, author_id, body) VALUES ($1, $2, 'On my way!')`, [chat.rows[0]?.id, driver]);
+      await pool.query(`INSERT INTO chat_message (chat_id, author_id, body) VALUES ($1, $2, 'On my way!')`, [
+        chat.rows[0]?.id,
+        driver,
+      ]);
     }
-    await pool.query(`INSERT INTO notification (user_id, kind, body) VALUES ($1, 'order', $2)`, [customer, `Order ${i + 1} is ${status}`]);
+    await pool.query(`INSERT INTO notification (user_id, kind, body) VALUES ($1, 'order', $2)`, [
+      customer,
+      `Order ${i + 1} is ${status}`,
+    ]);
   }
 }

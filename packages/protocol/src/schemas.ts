@@ -5,7 +5,7 @@ export const subscriptionIdSchema = z
   .string()
   .min(1)
   .max(128)
-  .regex(/^[A-Za-z0-9_.:\-]+$/, 'subscription id may use letters, digits and _ . : -');
+  .regex(/^[A-Za-z0-9_.:-]+$/, 'subscription id may use letters, digits and _ . : -');
 
 /** Subscription params: flat map of scalars; values are bound, never spliced into SQL. */
 const scalarParamSchema = z.union([z.string().max(1024), z.number().finite(), z.boolean(), z.null()]);
@@ -41,4 +41,4 @@ export const clientIdSchema = z
   .string()
   .min(1)
   .max(128)
-  .regex(/^[A-Za-z0-9_.:\-]+$/);
+  .regex(/^[A-Za-z0-9_.:-]+$/);

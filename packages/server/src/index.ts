@@ -2,5 +2,9 @@ export { startSyncline, type SynclineServer } from './server.ts';
 export { DEFAULT_LIMITS, type SynclineLimits, type SynclineOptions } from './config.ts';
 export { defineCollections, type CollectionDefinition } from './collections/collection-config.ts';
 export type { Filter, ValueRef, Scalar } from './collections/filter/filter-types.ts';
-export { startEmbeddedPostgres, type EmbeddedPostgresOptions, type RunningPostgres } from './setup/embedded-postgres.ts';
+export {
+  startEmbeddedPostgres,
+  type EmbeddedPostgresOptions,
+  type RunningPostgres,
+} from './setup/embedded-postgres.ts';
 export { SetupError, SynclineError } from './util/errors.ts';

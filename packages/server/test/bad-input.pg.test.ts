@@ -29,7 +29,10 @@ const good = { id: 'ok', collection: 'items_open' };
 const done = (id: string) => (r: SseReader) => r.of('snapshot').some((e) => e.data.subscription === id && e.data.done);
 
 function errorsFor(r: SseReader, id: string) {
-  return r.of('error').filter((e) => e.data.subscription === id).map((e) => e.data.code);
+  return r
+    .of('error')
+    .filter((e) => e.data.subscription === id)
+    .map((e) => e.data.code);
 }
 
 async function post(path: string, body: unknown, headers: Record<string, string> = {}) {
@@ -60,7 +63,12 @@ describe('bad input over SSE', () => {
     expect(errorsFor(r, 'noparam')).toEqual(['BAD_REQUEST']);
     expect(errorsFor(r, 'extra')).toEqual(['BAD_REQUEST']);
     expect(errorsFor(r, 'shape')).toEqual(['BAD_REQUEST']);
-    expect(r.of('error').filter((e) => e.data.subscription === undefined).map((e) => e.data.code)).toEqual(['BAD_REQUEST']);
+    expect(
+      r
+        .of('error')
+        .filter((e) => e.data.subscription === undefined)
+        .map((e) => e.data.code),
+    ).toEqual(['BAD_REQUEST']);
     await db.query(`INSERT INTO item (id, status) VALUES ('b3', 'open')`);
     await r.until((x) => stateOf(x.events, 'ok').has('b3'));
     r.close();
@@ -103,7 +111,9 @@ describe('bad input over SSE', () => {
     r.close();
 
     // A forged Last-Event-ID is the same: an error for each subscription relying on it, stream stays up.
-    const r2 = new SseReader(eventsUrl(server.url, 'cur-2', [{ id: 'x', collection: 'items_open' }]), { 'Last-Event-ID': 'garbage' });
+    const r2 = new SseReader(eventsUrl(server.url, 'cur-2', [{ id: 'x', collection: 'items_open' }]), {
+      'Last-Event-ID': 'garbage',
+    });
     await r2.until((x) => errorsFor(x, 'x').length > 0);
     expect(errorsFor(r2, 'x')).toEqual(['BAD_REQUEST']);
     r2.close();
@@ -124,19 +134,38 @@ describe('bad input over HTTP', () => {
 
     expect((await post('/v1/sync/subscribe', '{oops')).body.error?.code).toBe('BAD_REQUEST');
     expect((await post('/v1/sync/subscribe', { connectionId, subscription: { id: 'x' } })).status).toBe(400);
-    const huge = await post('/v1/sync/subscribe', { connectionId, subscription: { id: 'h', collection: 'items_open', params: { pad: 'x'.repeat(70_000) } } });
+    const huge = await post('/v1/sync/subscribe', {
+      connectionId,
+      subscription: { id: 'h', collection: 'items_open', params: { pad: 'x'.repeat(70_000) } },
+    });
     expect(huge).toMatchObject({ status: 413, body: { error: { code: 'TOO_LARGE' } } });
     expect((await post('/v1/sync/subscribe', { connectionId: 'nope', subscription: good })).status).toBe(404);
-    const foreign = await post('/v1/sync/subscribe', { connectionId, subscription: { id: 'steal', collection: 'items_open' } }, { 'X-Client-Id': 'someone-else' });
+    const foreign = await post(
+      '/v1/sync/subscribe',
+      { connectionId, subscription: { id: 'steal', collection: 'items_open' } },
+      { 'X-Client-Id': 'someone-else' },
+    );
     expect(foreign.status).toBe(404);
 
     // A valid POST on the same connection works, and an unknown collection is reported on the stream.
-    expect((await post('/v1/sync/subscribe', { connectionId, subscription: { id: 'mine', collection: 'items_by_owner', params: { owner: 'bob' } } })).body).toEqual({ ok: true });
-    expect((await post('/v1/sync/subscribe', { connectionId, subscription: { id: 'zz', collection: 'zz' } })).body).toEqual({ ok: true });
+    expect(
+      (
+        await post('/v1/sync/subscribe', {
+          connectionId,
+          subscription: { id: 'mine', collection: 'items_by_owner', params: { owner: 'bob' } },
+        })
+      ).body,
+    ).toEqual({ ok: true });
+    expect(
+      (await post('/v1/sync/subscribe', { connectionId, subscription: { id: 'zz', collection: 'zz' } })).body,
+    ).toEqual({ ok: true });
     await r.until((x) => done('mine')(x) && errorsFor(x, 'zz').length > 0);
     expect([...stateOf(r.events, 'mine').keys()]).toEqual(['b2']);
     expect(errorsFor(r, 'zz')).toEqual(['UNKNOWN_COLLECTION']);
-    expect((await post('/v1/sync/unsubscribe', { connectionId, id: 'mine' })).body).toEqual({ ok: true, removed: true });
+    expect((await post('/v1/sync/unsubscribe', { connectionId, id: 'mine' })).body).toEqual({
+      ok: true,
+      removed: true,
+    });
     r.close();
   });
 

@@ -29,17 +29,29 @@ export async function startChildServer(opts: {
     config,
     `export default ${JSON.stringify({ collections: opts.collections, slot: opts.slot, publication: opts.slot, heartbeatMs: 500, host: '127.0.0.1' })};\n`,
   );
-  const proc = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'packages/server/src/cli.ts'), '--config', config], {
-    cwd: root,
-    env: { ...process.env, DATABASE_URL: opts.databaseUrl, PORT: String(opts.port), LOG_LEVEL: process.env['TEST_LOG'] ?? 'silent' },
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
+  const proc = spawn(
+    process.execPath,
+    ['--import', 'tsx', path.join(root, 'packages/server/src/cli.ts'), '--config', config],
+    {
+      cwd: root,
+      env: {
+        ...process.env,
+        DATABASE_URL: opts.databaseUrl,
+        PORT: String(opts.port),
+        LOG_LEVEL: process.env['TEST_LOG'] ?? 'silent',
+      },
+      stdio: ['ignore', 'inherit', 'inherit'],
+    },
+  );
   const url = `http://127.0.0.1:${opts.port}`;
   const exited = new Promise<void>((r) => proc.once('exit', () => r()));
   const deadline = Date.now() + 30_000;
   for (;;) {
     if (proc.exitCode !== null) throw new Error(`server exited with ${proc.exitCode}`);
-    const ok = await fetch(`${url}/v1/health`).then((r) => r.ok, () => false);
+    const ok = await fetch(`${url}/v1/health`).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (ok) break;
     if (Date.now() > deadline) throw new Error('server did not become healthy');
     await new Promise((r) => setTimeout(r, 100));

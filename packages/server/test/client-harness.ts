@@ -9,7 +9,10 @@ export interface WatchedClient {
   resyncs: number;
 }
 
-export function watchedClient(url: string, subs: Array<{ id: string; collection: string; params?: Record<string, string> }>): WatchedClient {
+export function watchedClient(
+  url: string,
+  subs: Array<{ id: string; collection: string; params?: Record<string, string> }>,
+): WatchedClient {
   const client = new SyncClient({ url, backoff: { baseMs: 100, maxMs: 1_000 } });
   const w: WatchedClient = { client, subs: {}, applied: [], resyncs: 0 };
   client.on('transaction', (t) => {
@@ -25,7 +28,11 @@ export function watchedClient(url: string, subs: Array<{ id: string; collection:
   return w;
 }
 
-export async function eventually(check: () => boolean | Promise<boolean>, ms = 20_000, what = 'condition'): Promise<void> {
+export async function eventually(
+  check: () => boolean | Promise<boolean>,
+  ms = 20_000,
+  what = 'condition',
+): Promise<void> {
   const deadline = Date.now() + ms;
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);

@@ -80,13 +80,27 @@ it('every client converges to a fresh SELECT after subscribing under 8 concurren
     // through the stream, after every earlier write. (A marker inside a snapshot would prove
     // nothing: a snapshot is a query and may be ahead of the stream.)
     for (const r of readers) {
-      await r.until((x) => ['open', 'mine', 'all', 'marker'].every((id) => x.of('snapshot').some((e) => e.data.subscription === id && e.data.done)), 15_000, 'snapshots');
+      await r.until(
+        (x) =>
+          ['open', 'mine', 'all', 'marker'].every((id) =>
+            x.of('snapshot').some((e) => e.data.subscription === id && e.data.done),
+          ),
+        15_000,
+        'snapshots',
+      );
     }
     const mark = await db.query<{ n: number }>('UPDATE counter SET n = n + 1 WHERE id = 1 RETURNING n');
     const n = mark.rows[0]?.n;
     for (const r of readers) {
       await r.until(
-        (x) => x.of('changes').some((e) => e.data.changes.some((c: { collection: string; row: { n: number } | null }) => c.collection === 'marker' && c.row?.n === n)),
+        (x) =>
+          x
+            .of('changes')
+            .some((e) =>
+              e.data.changes.some(
+                (c: { collection: string; row: { n: number } | null }) => c.collection === 'marker' && c.row?.n === n,
+              ),
+            ),
         15_000,
         `marker ${n}`,
       );

@@ -59,7 +59,10 @@ it('survives a PostgreSQL restart mid-stream; clients converge without a resync'
   await eventually(() => client.subs['counter']?.get('1')?.['n'] === n, 30_000, `counter ${n} after restart`);
   expect(client.resyncs).toBe(0);
   expect(new Set(client.applied).size).toBe(client.applied.length);
-  const health = (await (await fetch(new URL('/v1/health', server.url))).json()) as { status: string; replication: { connected: boolean } };
+  const health = (await (await fetch(new URL('/v1/health', server.url))).json()) as {
+    status: string;
+    replication: { connected: boolean };
+  };
   expect(health.replication.connected).toBe(true);
 }, 90_000);
 

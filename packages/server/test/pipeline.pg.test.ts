@@ -22,7 +22,8 @@ function open(subs: object[], extra: Record<string, string> = {}) {
   return new SseReader(eventsUrl(server.url, `c${Math.random().toString(36).slice(2)}`, subs, extra));
 }
 
-const snapshotDone = (id: string) => (r: SseReader) => r.of('snapshot').some((e) => e.data.subscription === id && e.data.done);
+const snapshotDone = (id: string) => (r: SseReader) =>
+  r.of('snapshot').some((e) => e.data.subscription === id && e.data.done);
 
 describe('core pipeline over SSE', () => {
   it('sends hello, then a snapshot, then direct-SQL insert/update/delete with the right op and row', async () => {
@@ -33,7 +34,19 @@ describe('core pipeline over SSE', () => {
     expect(r.events[0]?.data.protocol).toBe(1);
     const snap = r.of('snapshot').flatMap((e) => e.data.rows);
     expect(snap).toEqual([
-      { key: 'a1', version: 1, row: { id: 'a1', status: 'open', owner: null, big: '9007199254740993', amount: '12.50', body: null, version: 1 } },
+      {
+        key: 'a1',
+        version: 1,
+        row: {
+          id: 'a1',
+          status: 'open',
+          owner: null,
+          big: '9007199254740993',
+          amount: '12.50',
+          body: null,
+          version: 1,
+        },
+      },
     ]);
 
     await db.query(`INSERT INTO item (id, status) VALUES ('a2', 'open')`);
@@ -65,12 +78,9 @@ describe('core pipeline over SSE', () => {
     await db.query(`INSERT INTO note (item_id, body) VALUES ('t1', 'after')`);
     await r.until((x) => x.of('changes').length >= 2);
     const first = r.of('changes')[0]?.data;
-    expect(first.changes.map((ch: { collection: string; op: string; key: string }) => `${ch.collection}:${ch.op}:${ch.key}`)).toEqual([
-      'i:insert:t1',
-      'i:insert:t2',
-      'i:update:t2',
-      'n:insert:1',
-    ]); // grouped by subscription, commit order within each
+    expect(
+      first.changes.map((ch: { collection: string; op: string; key: string }) => `${ch.collection}:${ch.op}:${ch.key}`),
+    ).toEqual(['i:insert:t1', 'i:insert:t2', 'i:update:t2', 'n:insert:1']); // grouped by subscription, commit order within each
     expect(r.of('changes')[1]?.data.changes).toHaveLength(1);
     r.close();
   });
@@ -87,7 +97,9 @@ describe('core pipeline over SSE', () => {
     await db.query(`UPDATE item SET body = 'still closed' WHERE id = 'm1'`); // invisible: no event
     await db.query(`UPDATE item SET body = 'visible' WHERE id = 'm2'`);
     await r.until((x) => x.of('changes').length >= 3);
-    const ops = r.of('changes').map((e) => e.data.changes.map((c: { op: string; key: string }) => `${c.op}:${c.key}`).join());
+    const ops = r
+      .of('changes')
+      .map((e) => e.data.changes.map((c: { op: string; key: string }) => `${c.op}:${c.key}`).join());
     expect(ops).toEqual(['delete:m1', 'insert:m2', 'update:m2']);
     r.close();
   });

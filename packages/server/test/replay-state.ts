@@ -11,7 +11,10 @@ export function stateOf(events: RawEvent[], subId: string): Map<string, Record<s
  * an update whose version does not rise. Final state alone cannot show these,
  * because re-applying a full-row change converges anyway.
  */
-export function strictStateOf(events: RawEvent[], subId: string): { state: Map<string, Record<string, unknown>>; violations: string[] } {
+export function strictStateOf(
+  events: RawEvent[],
+  subId: string,
+): { state: Map<string, Record<string, unknown>>; violations: string[] } {
   const violations: string[] = [];
   let state = new Map<string, Record<string, unknown>>();
   let parts: Array<{ key: string; row: Record<string, unknown> }> = [];

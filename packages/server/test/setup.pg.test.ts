@@ -30,9 +30,9 @@ describe('setup checks', () => {
       const u = new URL(db.url);
       u.username = role;
       u.password = 'pw';
-      await expect(startSyncline({ databaseUrl: u.toString(), collections: COLLECTIONS, port: 0, logger: quiet, slot: db.slot })).rejects.toThrow(
-        /lacks the REPLICATION attribute.*ALTER ROLE/,
-      );
+      await expect(
+        startSyncline({ databaseUrl: u.toString(), collections: COLLECTIONS, port: 0, logger: quiet, slot: db.slot }),
+      ).rejects.toThrow(/lacks the REPLICATION attribute.*ALTER ROLE/);
     } finally {
       await db.query(`DROP ROLE ${role}`);
     }
@@ -40,11 +40,15 @@ describe('setup checks', () => {
 
   it('refuses wal_level other than logical, saying how to fix it', async () => {
     const port = await freePort();
-    const pg = await startEmbeddedPostgres({ dataDir: path.join(root, '.syncline', 'test-pg', `replica-${port}`), port, settings: { wal_level: 'replica' } });
+    const pg = await startEmbeddedPostgres({
+      dataDir: path.join(root, '.syncline', 'test-pg', `replica-${port}`),
+      port,
+      settings: { wal_level: 'replica' },
+    });
     try {
-      await expect(startSyncline({ databaseUrl: pg.url, collections: COLLECTIONS, port: 0, logger: quiet })).rejects.toThrow(
-        /wal_level is 'replica'.*ALTER SYSTEM SET wal_level = logical/,
-      );
+      await expect(
+        startSyncline({ databaseUrl: pg.url, collections: COLLECTIONS, port: 0, logger: quiet }),
+      ).rejects.toThrow(/wal_level is 'replica'.*ALTER SYSTEM SET wal_level = logical/);
     } finally {
       await pg.stop();
     }
@@ -53,16 +57,33 @@ describe('setup checks', () => {
   it('names the missing version column of a synced table', async () => {
     await db.query('CREATE TABLE plain (id int PRIMARY KEY)');
     await expect(
-      startSyncline({ databaseUrl: db.url, collections: [{ name: 'plain', table: 'plain' }], port: 0, logger: quiet, slot: `${db.slot}_v`, publication: `${db.slot}_v` }),
+      startSyncline({
+        databaseUrl: db.url,
+        collections: [{ name: 'plain', table: 'plain' }],
+        port: 0,
+        logger: quiet,
+        slot: `${db.slot}_v`,
+        publication: `${db.slot}_v`,
+      }),
     ).rejects.toThrow(/public\.plain needs a version column/);
   });
 
   it('installs idempotently: publication, REPLICA IDENTITY FULL, version trigger', async () => {
     for (let i = 0; i < 2; i++) {
-      const s = await startSyncline({ databaseUrl: db.url, collections: COLLECTIONS, port: 0, logger: quiet, slot: db.slot, publication: db.slot });
+      const s = await startSyncline({
+        databaseUrl: db.url,
+        collections: COLLECTIONS,
+        port: 0,
+        logger: quiet,
+        slot: db.slot,
+        publication: db.slot,
+      });
       await s.stop();
     }
-    const pub = await db.query<{ t: string }>(`SELECT tablename AS t FROM pg_publication_tables WHERE pubname = $1 ORDER BY 1`, [db.slot]);
+    const pub = await db.query<{ t: string }>(
+      `SELECT tablename AS t FROM pg_publication_tables WHERE pubname = $1 ORDER BY 1`,
+      [db.slot],
+    );
     expect(pub.rows.map((r) => r.t)).toEqual(['counter', 'item', 'note']);
     const ident = await db.query<{ r: string }>(`SELECT relreplident AS r FROM pg_class WHERE relname = 'item'`);
     expect(ident.rows[0]?.r).toBe('f');

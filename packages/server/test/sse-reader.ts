@@ -73,9 +73,11 @@ export class SseReader {
   async until(pred: (r: SseReader) => boolean, ms = 10_000, what = 'condition'): Promise<void> {
     const deadline = Date.now() + ms;
     while (!pred(this)) {
-      if (this.ended) throw new Error(`stream ended before ${what}; events: ${JSON.stringify(this.events).slice(0, 2000)}`);
+      if (this.ended)
+        throw new Error(`stream ended before ${what}; events: ${JSON.stringify(this.events).slice(0, 2000)}`);
       const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`timed out waiting for ${what}; events: ${JSON.stringify(this.events).slice(-2000)}`);
+      if (left <= 0)
+        throw new Error(`timed out waiting for ${what}; events: ${JSON.stringify(this.events).slice(-2000)}`);
       await new Promise<void>((r) => {
         const t = setTimeout(r, left);
         this.waiters.push(() => {

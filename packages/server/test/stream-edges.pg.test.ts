@@ -42,7 +42,11 @@ describe('stream edge cases', () => {
     await c.subs['notes']?.ready();
     expect(c.subs['notes']?.rows()).toHaveLength(20);
     await db.query('TRUNCATE note');
-    await eventually(() => c.resyncs > 0 && c.subs['notes']?.status === 'live' && c.subs['notes']?.rows().length === 0, 10_000, 'empty after truncate');
+    await eventually(
+      () => c.resyncs > 0 && c.subs['notes']?.status === 'live' && c.subs['notes']?.rows().length === 0,
+      10_000,
+      'empty after truncate',
+    );
     await db.query(`INSERT INTO note (item_id, body) VALUES ('y', 'after truncate')`);
     await eventually(() => c.subs['notes']?.rows().length === 1, 10_000, 'live again');
   });
@@ -78,7 +82,9 @@ describe('stream edge cases', () => {
     const r = new SseReader(eventsUrl(server.url, 'toast', [{ id: 'open', collection: 'items_open' }]));
     await r.until(done('open'));
     await db.query(`UPDATE item SET owner = 'someone' WHERE id = 'toast1'`);
-    await r.until((x) => x.of('changes').some((e) => e.data.changes.some((ch: { key: string }) => ch.key === 'toast1')));
+    await r.until((x) =>
+      x.of('changes').some((e) => e.data.changes.some((ch: { key: string }) => ch.key === 'toast1')),
+    );
     const row = stateOf(r.events, 'open').get('toast1');
     expect(row?.['owner']).toBe('someone');
     expect(row?.['body']).toBe(big);
@@ -87,11 +93,18 @@ describe('stream edge cases', () => {
 
   it('advances the slot on a quiet database and on writes to unsynced tables, so WAL is not retained', async () => {
     const slotLsn = async () =>
-      (await db.query<{ l: string }>('SELECT confirmed_flush_lsn::text AS l FROM pg_replication_slots WHERE slot_name = $1', [db.slot])).rows[0]?.l ?? '';
+      (
+        await db.query<{ l: string }>(
+          'SELECT confirmed_flush_lsn::text AS l FROM pg_replication_slots WHERE slot_name = $1',
+          [db.slot],
+        )
+      ).rows[0]?.l ?? '';
     for (let i = 0; i < 50; i++) await db.query(`INSERT INTO unsynced (v) VALUES ('x')`);
     const target = (await db.query<{ l: string }>('SELECT pg_current_wal_lsn()::text AS l')).rows[0]?.l as string;
     await eventually(
-      async () => (await db.query<{ ok: boolean }>('SELECT $1::pg_lsn >= $2::pg_lsn AS ok', [await slotLsn(), target])).rows[0]?.ok === true,
+      async () =>
+        (await db.query<{ ok: boolean }>('SELECT $1::pg_lsn >= $2::pg_lsn AS ok', [await slotLsn(), target])).rows[0]
+          ?.ok === true,
       40_000,
       `slot to pass ${target}`,
     );

@@ -7,7 +7,12 @@ const tx = (lsn: bigint, rows = 1): CapturedTransaction => ({
   xid: Number(lsn),
   lsn,
   commitTime: 0,
-  changes: Array.from({ length: rows }, () => ({ table: 'public.t', op: 'insert' as const, row: { id: 'x'.repeat(100) }, old: null })),
+  changes: Array.from({ length: rows }, () => ({
+    table: 'public.t',
+    op: 'insert' as const,
+    row: { id: 'x'.repeat(100) },
+    old: null,
+  })),
   truncated: [],
   origins: [],
   oversizedTables: null,
@@ -56,6 +61,7 @@ describe('cursor', () => {
     expect(decodeCursor(b)).toEqual({ epoch: 'abcd0123', lsn: 0x1000n });
   });
   it('refuses anything it could not have issued', () => {
-    for (const bad of ['', 'zz', "0'; drop table x; --", 'ABCD01230000000000000001', 'abcd0123000000000000000']) expect(decodeCursor(bad)).toBeNull();
+    for (const bad of ['', 'zz', "0'; drop table x; --", 'ABCD01230000000000000001', 'abcd0123000000000000000'])
+      expect(decodeCursor(bad)).toBeNull();
   });
 });

@@ -49,7 +49,8 @@ export class TransactionLog {
     this.sizes.push(size);
     this.bytes += size;
     this.head = tx.lsn;
-    while (this.size > this.limits.maxTransactions || (this.bytes > this.limits.maxBytes && this.size > 1)) this.dropOldest();
+    while (this.size > this.limits.maxTransactions || (this.bytes > this.limits.maxBytes && this.size > 1))
+      this.dropOldest();
     if (this.start > 1024 && this.start * 2 > this.entries.length) this.compact();
   }
 

@@ -87,7 +87,11 @@ export class CaptureService {
     const slot = await prepareSlot(this.options.pool, this.options.slot);
     if (slot.epoch !== this.epoch) {
       const reason = this.epoch === null ? 'start' : 'slot-recreated';
-      if (reason === 'slot-recreated') this.options.logger.warn({ slot: this.options.slot }, 'replication slot was lost and recreated; clients will resync');
+      if (reason === 'slot-recreated')
+        this.options.logger.warn(
+          { slot: this.options.slot },
+          'replication slot was lost and recreated; clients will resync',
+        );
       this.epoch = slot.epoch;
       this.lastLsn = slot.confirmedLsn;
       await this.options.bus.announceEpoch({ epoch: slot.epoch, floor: slot.confirmedLsn, reason });

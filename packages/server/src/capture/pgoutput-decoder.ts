@@ -123,7 +123,14 @@ function readRelation(r: Reader): Relation {
     const flags = r.u8();
     columns.push({ isKey: (flags & 1) !== 0, name: r.cstring(), typeOid: r.u32(), typeMod: r.i32() });
   }
-  return { oid, schema, name, qualified: `${schema}.${name}`, replicaIdentity: IDENTITY[identity] ?? 'default', columns };
+  return {
+    oid,
+    schema,
+    name,
+    qualified: `${schema}.${name}`,
+    replicaIdentity: IDENTITY[identity] ?? 'default',
+    columns,
+  };
 }
 
 function readTuple(r: Reader): TupleValue[] {

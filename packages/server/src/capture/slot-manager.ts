@@ -24,7 +24,9 @@ export async function prepareSlot(pool: pg.Pool, slot: string): Promise<SlotStat
   );
   const row = found.rows[0];
   if (row && row.wal_status !== 'lost' && row.confirmed) {
-    const known = await pool.query<{ epoch: string }>(`SELECT epoch FROM syncline.slot_epochs WHERE slot_name = $1`, [slot]);
+    const known = await pool.query<{ epoch: string }>(`SELECT epoch FROM syncline.slot_epochs WHERE slot_name = $1`, [
+      slot,
+    ]);
     const epoch = known.rows[0]?.epoch ?? (await saveEpoch(pool, slot));
     return { epoch, confirmedLsn: parseLsn(row.confirmed), created: false };
   }

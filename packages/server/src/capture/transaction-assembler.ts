@@ -81,7 +81,8 @@ export class TransactionAssembler {
         for (const oid of msg.relationOids) this.current().truncated.add(this.relation(oid).qualified);
         return;
       case 'message':
-        if (msg.transactional && this.open) this.open.origins.push({ prefix: msg.prefix, content: msg.content.toString('utf8') });
+        if (msg.transactional && this.open)
+          this.open.origins.push({ prefix: msg.prefix, content: msg.content.toString('utf8') });
         return;
       case 'commit':
         this.commit(msg.endLsn, msg.commitTime);
@@ -110,7 +111,12 @@ export class TransactionAssembler {
     if (before && !sameShape(before, rel) && this.open) this.open.schemaChanged.add(rel.qualified);
   }
 
-  private addChange(oid: number, op: RowChange['op'], oldTuple: TupleValue[] | null, newTuple: TupleValue[] | null): void {
+  private addChange(
+    oid: number,
+    op: RowChange['op'],
+    oldTuple: TupleValue[] | null,
+    newTuple: TupleValue[] | null,
+  ): void {
     const tx = this.current();
     const rel = this.relation(oid);
     tx.touched.add(rel.qualified);

@@ -34,7 +34,9 @@ export class CollectionRegistry {
       const q = splitTable(d.table).qualified;
       if (!tables.has(q)) tables.set(q, await loadTableInfo(pool, d.table));
     }
-    return new CollectionRegistry(defs.map((d) => new Collection(d, tables.get(splitTable(d.table).qualified) as TableInfo)));
+    return new CollectionRegistry(
+      defs.map((d) => new Collection(d, tables.get(splitTable(d.table).qualified) as TableInfo)),
+    );
   }
 
   static tablesOf(defs: CollectionDefinition[]): string[] {
@@ -58,10 +60,12 @@ export class CollectionRegistry {
     if (!collection) throw new SynclineError('UNKNOWN_COLLECTION', `unknown collection "${sub.collection}"`);
     const params = sub.params ?? {};
     for (const name of Object.keys(params)) {
-      if (!collection.params.has(name)) throw new SynclineError('BAD_REQUEST', `collection ${collection.name} takes no param "${name}"`);
+      if (!collection.params.has(name))
+        throw new SynclineError('BAD_REQUEST', `collection ${collection.name} takes no param "${name}"`);
     }
     for (const name of collection.params) {
-      if (params[name] === undefined) throw new SynclineError('BAD_REQUEST', `collection ${collection.name} needs param "${name}"`);
+      if (params[name] === undefined)
+        throw new SynclineError('BAD_REQUEST', `collection ${collection.name} needs param "${name}"`);
     }
     let bound: BoundFilter;
     try {

@@ -22,14 +22,17 @@ export class Collection {
     this.name = def.name;
     this.table = table;
     const known = new Set(table.columns.map((c) => c.name));
-    if (!known.has('version')) throw new SetupError(`collection ${def.name}: table ${table.qualified} has no version column`);
+    if (!known.has('version'))
+      throw new SetupError(`collection ${def.name}: table ${table.qualified} has no version column`);
     this.filter = compileFilter(def.filter ?? { and: [] }, table.columns);
     this.params = new Set(def.params ?? []);
     for (const p of this.filter.params) {
-      if (!this.params.has(p)) throw new SetupError(`collection ${def.name}: filter uses param "${p}", which is not declared in params`);
+      if (!this.params.has(p))
+        throw new SetupError(`collection ${def.name}: filter uses param "${p}", which is not declared in params`);
     }
     if (def.columns) {
-      for (const c of def.columns) if (!known.has(c)) throw new SetupError(`collection ${def.name}: unknown column ${c}`);
+      for (const c of def.columns)
+        if (!known.has(c)) throw new SetupError(`collection ${def.name}: unknown column ${c}`);
       this.columns = [...new Set([...table.primaryKey, 'version', ...def.columns])];
     } else {
       this.columns = null;

@@ -25,7 +25,11 @@ export interface SnapshotResult {
   walLsn: bigint;
 }
 
-export async function querySnapshot(pool: pg.Pool, instance: CollectionInstance, maxRows: number): Promise<SnapshotResult> {
+export async function querySnapshot(
+  pool: pg.Pool,
+  instance: CollectionInstance,
+  maxRows: number,
+): Promise<SnapshotResult> {
   const { collection, bound } = instance;
   const where = bound.toSql(1);
   const cols = collection.columns ? collection.columns.map(quoteIdent).join(', ') : '*';
@@ -39,7 +43,10 @@ export async function querySnapshot(pool: pg.Pool, instance: CollectionInstance,
     const wal = await client.query<{ l: string }>('SELECT pg_current_wal_insert_lsn()::text AS l');
     await client.query('COMMIT');
     if (res.rows.length > maxRows) {
-      throw new SynclineError('TOO_LARGE', `collection ${collection.name} has more than ${maxRows} rows for these params`);
+      throw new SynclineError(
+        'TOO_LARGE',
+        `collection ${collection.name} has more than ${maxRows} rows for these params`,
+      );
     }
     return { rows: res.rows, xids: parseXidSnapshot(snap.rows[0]?.s ?? ''), walLsn: parseLsn(wal.rows[0]?.l ?? '0/0') };
   } catch (e) {

@@ -36,5 +36,11 @@ export async function loadTableInfo(pool: pg.Pool, table: string): Promise<Table
     .sort((a, b) => (a.pk_pos ?? 0) - (b.pk_pos ?? 0))
     .map((c) => c.name);
   if (primaryKey.length === 0) throw new SetupError(`table ${qualified} has no primary key`);
-  return { qualified, schema, name, columns: cols.rows.map((c) => ({ name: c.name, typeOid: c.type_oid })), primaryKey };
+  return {
+    qualified,
+    schema,
+    name,
+    columns: cols.rows.map((c) => ({ name: c.name, typeOid: c.type_oid })),
+    primaryKey,
+  };
 }

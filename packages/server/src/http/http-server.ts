@@ -35,7 +35,8 @@ export function createHttpHandler(o: HttpOptions): (req: IncomingMessage, res: S
     const route = routes[`${req.method} ${url.pathname}`];
     const run = async () => {
       if (route) return route(req, res, url.searchParams);
-      if (url.pathname.startsWith('/v1/') || !o.fallback) throw new SynclineError('NOT_FOUND', `no route ${req.method} ${url.pathname}`);
+      if (url.pathname.startsWith('/v1/') || !o.fallback)
+        throw new SynclineError('NOT_FOUND', `no route ${req.method} ${url.pathname}`);
       return o.fallback(req, res);
     };
     run().catch((err: unknown) => {

@@ -3,7 +3,13 @@
  * an open stream. Each bad subscription gets its own error; the others proceed.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { PROTOCOL_VERSION, type Subscription, subscribeRequestSchema, subscriptionSchema, unsubscribeRequestSchema } from '@syncline/protocol';
+import {
+  PROTOCOL_VERSION,
+  type Subscription,
+  subscribeRequestSchema,
+  subscriptionSchema,
+  unsubscribeRequestSchema,
+} from '@syncline/protocol';
 import type { SyncRouter } from '../router/sync-router.ts';
 import type { ConnectionHub } from '../transport/connection-hub.ts';
 import { SseConnection } from '../transport/sse-connection.ts';
@@ -19,7 +25,12 @@ export interface SyncRouteOptions {
   maxSubscriptionsPerConnection: number;
 }
 
-export function openEventStream(req: IncomingMessage, res: ServerResponse, query: URLSearchParams, o: SyncRouteOptions): void {
+export function openEventStream(
+  req: IncomingMessage,
+  res: ServerResponse,
+  query: URLSearchParams,
+  o: SyncRouteOptions,
+): void {
   const clientId = clientIdOf(req, query);
   const rawSubs = query.getAll('subscribe');
   if (rawSubs.length > o.maxSubscriptionsPerConnection) {
@@ -53,20 +64,32 @@ export function openEventStream(req: IncomingMessage, res: ServerResponse, query
   o.router.subscribe(conn, subs, lastEventId);
 }
 
-export async function subscribeOnStream(req: IncomingMessage, res: ServerResponse, query: URLSearchParams, o: SyncRouteOptions): Promise<void> {
+export async function subscribeOnStream(
+  req: IncomingMessage,
+  res: ServerResponse,
+  query: URLSearchParams,
+  o: SyncRouteOptions,
+): Promise<void> {
   const clientId = clientIdOf(req, query);
   const parsed = subscribeRequestSchema.safeParse(await readJson(req, o.maxBodyBytes));
-  if (!parsed.success) throw new SynclineError('BAD_REQUEST', `invalid subscribe request: ${parsed.error.issues[0]?.message ?? ''}`);
+  if (!parsed.success)
+    throw new SynclineError('BAD_REQUEST', `invalid subscribe request: ${parsed.error.issues[0]?.message ?? ''}`);
   const conn = connectionOf(o.hub, parsed.data.connectionId, clientId);
   // Errors for the subscription itself travel on the stream, where the client already handles them.
   o.router.subscribe(conn, [parsed.data.subscription]);
   sendJson(res, 200, { ok: true });
 }
 
-export async function unsubscribeOnStream(req: IncomingMessage, res: ServerResponse, query: URLSearchParams, o: SyncRouteOptions): Promise<void> {
+export async function unsubscribeOnStream(
+  req: IncomingMessage,
+  res: ServerResponse,
+  query: URLSearchParams,
+  o: SyncRouteOptions,
+): Promise<void> {
   const clientId = clientIdOf(req, query);
   const parsed = unsubscribeRequestSchema.safeParse(await readJson(req, o.maxBodyBytes));
-  if (!parsed.success) throw new SynclineError('BAD_REQUEST', `invalid unsubscribe request: ${parsed.error.issues[0]?.message ?? ''}`);
+  if (!parsed.success)
+    throw new SynclineError('BAD_REQUEST', `invalid unsubscribe request: ${parsed.error.issues[0]?.message ?? ''}`);
   const conn = connectionOf(o.hub, parsed.data.connectionId, clientId);
   sendJson(res, 200, { ok: true, removed: o.router.unsubscribe(conn, parsed.data.id) });
 }
@@ -74,6 +97,7 @@ export async function unsubscribeOnStream(req: IncomingMessage, res: ServerRespo
 function connectionOf(hub: ConnectionHub, id: string, clientId: string) {
   const conn = hub.get(id);
   // Another client's connection id is treated as unknown: ids are not capabilities to share.
-  if (!conn || conn.clientId !== clientId) throw new SynclineError('NOT_FOUND', 'no open connection with that id for this client');
+  if (!conn || conn.clientId !== clientId)
+    throw new SynclineError('NOT_FOUND', 'no open connection with that id for this client');
   return conn;
 }

@@ -160,7 +160,11 @@ export class SyncRouter implements BusConsumer {
   private admit(conn: SyncConnection, sub: Subscription, fallbackCursor?: string): Admitted | null {
     this.unsubscribe(conn, sub.id);
     if (conn.subscriptions.size >= this.options.maxSubscriptionsPerConnection) {
-      conn.error({ code: 'TOO_LARGE', message: `at most ${this.options.maxSubscriptionsPerConnection} subscriptions per connection`, subscription: sub.id });
+      conn.error({
+        code: 'TOO_LARGE',
+        message: `at most ${this.options.maxSubscriptionsPerConnection} subscriptions per connection`,
+        subscription: sub.id,
+      });
       return null;
     }
     let resolved;
@@ -185,7 +189,10 @@ export class SyncRouter implements BusConsumer {
       }
       after = (decodeCursor(cursorText) as { lsn: bigint }).lsn;
     }
-    const instance = this.instanceFor(resolved.instanceKey, () => new CollectionInstance(resolved.instanceKey, resolved.collection, resolved.bound));
+    const instance = this.instanceFor(
+      resolved.instanceKey,
+      () => new CollectionInstance(resolved.instanceKey, resolved.collection, resolved.bound),
+    );
     const subscriber: Subscriber = { conn, subId: sub.id, guard: null };
     conn.subscriptions.set(sub.id, { id: sub.id, instance, phase: after === null ? 'snapshot' : 'live', subscriber });
     return { instance, subscriber, after };
@@ -211,7 +218,10 @@ export class SyncRouter implements BusConsumer {
         if (tx.lsn <= r.after) return true;
         const table = r.instance.collection.table.qualified;
         if (tx.truncated.includes(table) || tx.oversizedTables?.includes(table)) {
-          conn.resync({ subscription: r.subscriber.subId, reason: tx.truncated.includes(table) ? 'truncate' : 'transaction-too-large' });
+          conn.resync({
+            subscription: r.subscriber.subId,
+            reason: tx.truncated.includes(table) ? 'truncate' : 'transaction-too-large',
+          });
           this.unsubscribe(conn, r.subscriber.subId);
           return false;
         }
@@ -283,10 +293,18 @@ export class SyncRouter implements BusConsumer {
         instance.snapshot = null;
         if (job.invalid) {
           if (job.waiters.length > 0 && attempt < 5) this.startSnapshot(instance, job.waiters, attempt + 1);
-          else this.failWaiters(instance, job.waiters, new SynclineError('INTERNAL', 'collection changed too fast to snapshot; retry'));
+          else
+            this.failWaiters(
+              instance,
+              job.waiters,
+              new SynclineError('INTERNAL', 'collection changed too fast to snapshot; retry'),
+            );
           return;
         }
-        const rows = job.merge(result.rows.map((r) => instance.collection.toWire(r)), result.xids);
+        const rows = job.merge(
+          result.rows.map((r) => instance.collection.toWire(r)),
+          result.xids,
+        );
         const cursor = this.headCursor() as string;
         const guard = result.walLsn > this.log.head ? { until: result.walLsn, xids: result.xids } : null;
         for (const w of job.waiters) this.goLive(instance, w, rows, cursor, guard);
@@ -302,7 +320,13 @@ export class SyncRouter implements BusConsumer {
     );
   }
 
-  private goLive(instance: CollectionInstance, w: Subscriber, rows: SnapshotRow[], cursor: string, guard: SnapshotGuard | null): void {
+  private goLive(
+    instance: CollectionInstance,
+    w: Subscriber,
+    rows: SnapshotRow[],
+    cursor: string,
+    guard: SnapshotGuard | null,
+  ): void {
     const s = w.conn.subscriptions.get(w.subId);
     if (!s || s.instance !== instance || s.phase !== 'snapshot' || w.conn.closed) return;
     const part = this.options.snapshotPartRows;
@@ -315,7 +339,11 @@ export class SyncRouter implements BusConsumer {
     instance.subscribers.add(s.subscriber);
   }
 
-  private failWaiters(instance: CollectionInstance, waiters: Array<{ conn: SyncConnection; subId: string }>, e: SynclineError): void {
+  private failWaiters(
+    instance: CollectionInstance,
+    waiters: Array<{ conn: SyncConnection; subId: string }>,
+    e: SynclineError,
+  ): void {
     for (const w of waiters) {
       const s = w.conn.subscriptions.get(w.subId);
       if (!s || s.instance !== instance) continue;

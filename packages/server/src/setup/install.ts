@@ -48,7 +48,13 @@ export async function installSyncline(pool: pg.Pool, publication: string, tables
 
 async function prepareTable(client: pg.PoolClient, table: string): Promise<void> {
   const { schema, name, qualified } = splitTable(table);
-  const { rows } = await client.query<{ oid: number; identity: string; has_version: boolean; has_pk: boolean; has_trigger: boolean }>(
+  const { rows } = await client.query<{
+    oid: number;
+    identity: string;
+    has_version: boolean;
+    has_pk: boolean;
+    has_trigger: boolean;
+  }>(
     `SELECT c.oid::int AS oid, c.relreplident AS identity,
             EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attname = 'version' AND NOT a.attisdropped) AS has_version,
             EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisprimary) AS has_pk,

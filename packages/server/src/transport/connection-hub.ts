@@ -29,7 +29,10 @@ export class ConnectionHub {
   counts(): { sse: number; ws: number } {
     let sse = 0;
     let ws = 0;
-    for (const c of this.byId.values()) c.transport === 'sse' ? sse++ : ws++;
+    for (const c of this.byId.values()) {
+      if (c.transport === 'sse') sse++;
+      else ws++;
+    }
     return { sse, ws };
   }
 
