@@ -66,6 +66,37 @@ it('survives a PostgreSQL restart mid-stream; clients converge without a resync'
   expect(health.replication.connected).toBe(true);
 }, 90_000);
 
+it('recreates a slot PostgreSQL invalidated (wal_status = lost) and makes clients resync, never resume across the gap', async () => {
+  const port = server.port;
+  await server.stop(); // the slot is now inactive and may fall behind
+  await pool.query(`ALTER SYSTEM SET max_slot_wal_keep_size = '1MB'`);
+  await pool.query('SELECT pg_reload_conf()');
+  await pool.query('CREATE TABLE IF NOT EXISTS filler (id serial PRIMARY KEY, pad text)');
+  await pool.query('UPDATE counter SET n = 5000 WHERE id = 1'); // lost with the WAL
+  for (let i = 0; i < 6 && (await slotStatus()) !== 'lost'; i++) {
+    await pool.query(`INSERT INTO filler (pad) SELECT repeat('x', 1000) FROM generate_series(1, 5000)`);
+    await pool.query('SELECT pg_switch_wal()');
+    await pool.query('CHECKPOINT');
+  }
+  expect(await slotStatus()).toBe('lost');
+
+  const before = client.resyncs;
+  server = await startTestServer({ url: cluster.url, slot: 'restart_slot' } as TestDatabase, COLLECTIONS, { port });
+  await eventually(() => client.resyncs > before, 30_000, 'resync after the slot was lost');
+  await eventually(() => client.subs['counter']?.get('1')?.['n'] === 5000, 30_000, 'converged from a fresh snapshot');
+  const n = await bump();
+  await eventually(() => client.subs['counter']?.get('1')?.['n'] === n, 30_000, 'live on the new slot');
+  await pool.query('ALTER SYSTEM RESET max_slot_wal_keep_size');
+  await pool.query('SELECT pg_reload_conf()');
+}, 90_000);
+
+async function slotStatus(): Promise<string | undefined> {
+  const r = await pool.query<{ s: string }>(
+    `SELECT wal_status AS s FROM pg_replication_slots WHERE slot_name = 'restart_slot'`,
+  );
+  return r.rows[0]?.s;
+}
+
 async function retry<T>(f: () => Promise<T>): Promise<T> {
   for (let i = 0; ; i++) {
     try {
