@@ -20,6 +20,7 @@ export class SseConnection extends SyncConnection {
     res.flushHeaders();
     res.socket?.setNoDelay(true);
     res.on('close', () => this.close());
+    res.on('drain', () => this.drained());
   }
 
   protected get bufferedBytes(): number {

@@ -38,6 +38,8 @@ export abstract class SyncConnection {
   readonly id = randomUUID();
   readonly subscriptions = new Map<string, ConnSubscription>();
   closed = false;
+  /** Snapshot bytes written since the socket last drained. */
+  private snapshotBytes = 0;
   /** Called once when the connection goes away, for whatever reason. */
   onClose: (() => void) | null = null;
 
@@ -57,7 +59,12 @@ export abstract class SyncConnection {
     this.send('hello', msg);
   }
   snapshot(msg: SnapshotMessage): void {
-    this.send('snapshot', msg);
+    if (this.closed) return;
+    // Snapshot parts go out in one burst and are bounded by maxSnapshotRows; they do not
+    // count against the live-change bound until the socket has drained them.
+    const frame = this.frame('snapshot', JSON.stringify(msg));
+    this.snapshotBytes += frame.length;
+    this.writeFrame(frame);
   }
   resync(msg: ResyncMessage): void {
     this.send('resync', msg);
@@ -97,9 +104,14 @@ export abstract class SyncConnection {
     this.push(this.frame(event, JSON.stringify(payload), id));
   }
 
+  /** Transports call this when the socket's write buffer has emptied. */
+  protected drained(): void {
+    this.snapshotBytes = 0;
+  }
+
   private push(frame: Buffer): void {
     this.writeFrame(frame);
-    if (this.bufferedBytes > this.maxBufferedBytes) {
+    if (this.bufferedBytes - this.snapshotBytes > this.maxBufferedBytes) {
       // A slow consumer must not grow our memory: it is told to resync and dropped.
       // It reconnects with its cursors and resumes from the log, or resyncs if the log moved on.
       this.writeFrame(
