@@ -5,7 +5,7 @@ import { setupClient, subscribeParams } from './testing/setup-client.ts';
 const networkError = () => Promise.reject(new TypeError('fetch failed'));
 
 describe('SyncClient connection lifecycle', () => {
-  it('reconnects with Last-Event-ID and each subscription cursor', async () => {
+  it('reconnects with each subscription cursor, and no Last-Event-ID that would resume a subscription without a snapshot', async () => {
     const { server, client, hello, timers } = setupClient();
     const states: string[] = [];
     client.on('state', (e) => states.push(e.state));
@@ -32,7 +32,7 @@ describe('SyncClient connection lifecycle', () => {
     await flush();
     expect(server.gets).toHaveLength(2);
     const again = server.gets[1]!;
-    expect(again.headers.get('last-event-id')).toBe(cur(11));
+    expect(again.headers.get('last-event-id')).toBeNull();
     expect(subscribeParams(again.url)).toEqual([
       { id: 'a', collection: 'orders', cursor: cur(11) },
       { id: 'b', collection: 'chat', params: { chatId: 'c' }, cursor: cur(10) },

@@ -47,13 +47,15 @@ export class ServerSubscriptions {
     return this.current;
   }
 
-  async request(lastEventId: string | undefined): Promise<SseRequest> {
+  async request(_lastEventId: string | undefined): Promise<SseRequest> {
     const token = await resolveToken(this.options.token);
     // Read after the await: subscriptions made in the same tick as the first one ride this GET.
     const subs = [...this.options.registry.byId.values()];
     this.carried = new Map(subs.map((s) => [s.id, s]));
+    // No Last-Event-ID: the server applies it to every subscription in the request that has
+    // no cursor of its own, and a subscription whose snapshot never completed has none —
+    // it must start from a snapshot, not resume. Each subscription carries its own cursor.
     const headers = commonHeaders(this.options.clientId, token);
-    if (lastEventId) headers['Last-Event-ID'] = lastEventId;
     const subscriptions = subs.map((s) => s.toWire());
     return { url: eventsUrl(this.options.baseUrl, { clientId: this.options.clientId, token, subscriptions }), headers };
   }
