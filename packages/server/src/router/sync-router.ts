@@ -15,16 +15,18 @@
  */
 import type { Logger } from 'pino';
 import type pg from 'pg';
-import type { ResyncReason, SnapshotRow, Subscription } from '@syncline/protocol';
+import type { ResyncReason, Subscription } from '@syncline/protocol';
 import type { BusConsumer, StreamEpoch } from '../bus/bus.ts';
 import { decodeCursor, encodeCursor } from '../bus/cursor.ts';
+import type { Resuming } from './resume.ts';
+import { replayLog } from './resume.ts';
+import type { HandoffContext } from './snapshot-handoff.ts';
+import { startSnapshot } from './snapshot-handoff.ts';
 import type { LogLimits } from '../bus/transaction-log.ts';
 import { TransactionLog } from '../bus/transaction-log.ts';
 import type { CapturedTransaction } from '../capture/captured-transaction.ts';
 import type { CollectionRegistry } from '../collections/collection-registry.ts';
-import { CollectionInstance, type Subscriber, type SnapshotGuard } from '../collections/collection-instance.ts';
-import { SnapshotJob } from '../collections/snapshot-job.ts';
-import { querySnapshot } from '../collections/snapshot-query.ts';
+import { CollectionInstance, type Subscriber } from '../collections/collection-instance.ts';
 import { isVisible } from '../collections/xid-snapshot.ts';
 import type { ChangesEntry, FrameCache, SyncConnection } from '../transport/sync-connection.ts';
 import { SynclineError } from '../util/errors.ts';
@@ -54,7 +56,6 @@ interface Admitted {
   /** Resume after this LSN; null: start from a snapshot. */
   after: bigint | null;
 }
-type Resuming = Admitted & { after: bigint };
 
 export class SyncRouter implements BusConsumer {
   readonly log: TransactionLog;
@@ -63,8 +64,20 @@ export class SyncRouter implements BusConsumer {
   private readonly index = new RoutingIndex();
   private readonly instances = new Map<string, CollectionInstance>();
 
+  private readonly handoff: HandoffContext;
+
   constructor(private readonly options: RouterOptions) {
     this.log = new TransactionLog(options.log);
+    this.handoff = {
+      pool: options.pool,
+      logger: options.logger,
+      stats: this.stats,
+      maxSnapshotBuffer: options.maxSnapshotBuffer,
+      maxSnapshotRows: options.maxSnapshotRows,
+      snapshotPartRows: options.snapshotPartRows,
+      head: () => ({ cursor: this.headCursor() as string, lsn: this.log.head }),
+      dropIfIdle: (instance) => this.dropIfIdle(instance),
+    };
   }
 
   get currentEpoch(): string | null {
@@ -153,7 +166,13 @@ export class SyncRouter implements BusConsumer {
       if (r.after === null) this.joinSnapshot(r.instance, r.subscriber);
       else resuming.push(r as Resuming);
     }
-    if (resuming.length > 0) this.resume(conn, resuming);
+    if (resuming.length === 0) return;
+    const { active, messages } = replayLog(conn, resuming, this.log, this.epoch as string, (r, reason) => {
+      conn.resync({ subscription: r.subscriber.subId, reason });
+      this.unsubscribe(conn, r.subscriber.subId);
+    });
+    this.stats.replayedTransactions += messages;
+    for (const r of active) r.instance.subscribers.add(r.subscriber);
   }
 
   /** Validates one subscription and registers it on the connection; null if it was refused. */
@@ -203,38 +222,8 @@ export class SyncRouter implements BusConsumer {
       this.stats.snapshotsCoalesced++;
       instance.snapshot.waiters.push(subscriber);
     } else {
-      this.startSnapshot(instance, [subscriber]);
+      startSnapshot(this.handoff, instance, [subscriber]);
     }
-  }
-
-  /** Sends what the resuming subscriptions missed, one message per transaction, then makes them live. */
-  private resume(conn: SyncConnection, resuming: Resuming[]): void {
-    let from = resuming[0]?.after as bigint;
-    for (const r of resuming) if (r.after < from) from = r.after;
-    let active = resuming;
-    for (const tx of this.log.since(from)) {
-      const entries: ChangesEntry[] = [];
-      active = active.filter((r) => {
-        if (tx.lsn <= r.after) return true;
-        const table = r.instance.collection.table.qualified;
-        if (tx.truncated.includes(table) || tx.oversizedTables?.includes(table)) {
-          conn.resync({
-            subscription: r.subscriber.subId,
-            reason: tx.truncated.includes(table) ? 'truncate' : 'transaction-too-large',
-          });
-          this.unsubscribe(conn, r.subscriber.subId);
-          return false;
-        }
-        const changes: InstanceChange[] = [];
-        for (const change of tx.changes) if (change.table === table) changesFor(r.instance, change, changes);
-        if (changes.length > 0) entries.push({ subId: r.subscriber.subId, instanceId: r.instance.id, changes });
-        return true;
-      });
-      if (entries.length === 0) continue;
-      conn.changes(encodeCursor(this.epoch as string, tx.lsn), entries, new Map());
-      this.stats.replayedTransactions++;
-    }
-    for (const r of active) r.instance.subscribers.add(r.subscriber);
   }
 
   unsubscribe(conn: SyncConnection, subId: string): boolean {
@@ -280,77 +269,6 @@ export class SyncRouter implements BusConsumer {
     if (!instance.idle || this.instances.get(instance.key) !== instance) return;
     this.instances.delete(instance.key);
     this.index.remove(instance);
-  }
-
-  private startSnapshot(instance: CollectionInstance, waiters: Subscriber[], attempt = 1): void {
-    const job = new SnapshotJob(this.options.maxSnapshotBuffer);
-    job.waiters.push(...waiters);
-    instance.snapshot = job;
-    this.stats.snapshotQueries++;
-    querySnapshot(this.options.pool, instance, this.options.maxSnapshotRows).then(
-      (result) => {
-        if (instance.snapshot !== job) return; // superseded (slot recreated)
-        instance.snapshot = null;
-        if (job.invalid) {
-          if (job.waiters.length > 0 && attempt < 5) this.startSnapshot(instance, job.waiters, attempt + 1);
-          else
-            this.failWaiters(
-              instance,
-              job.waiters,
-              new SynclineError('INTERNAL', 'collection changed too fast to snapshot; retry'),
-            );
-          return;
-        }
-        const rows = job.merge(
-          result.rows.map((r) => instance.collection.toWire(r)),
-          result.xids,
-        );
-        const cursor = this.headCursor() as string;
-        const guard = result.walLsn > this.log.head ? { until: result.walLsn, xids: result.xids } : null;
-        for (const w of job.waiters) this.goLive(instance, w, rows, cursor, guard);
-        this.dropIfIdle(instance);
-      },
-      (err: unknown) => {
-        if (instance.snapshot !== job) return;
-        instance.snapshot = null;
-        this.options.logger.error({ err, collection: instance.collection.name }, 'snapshot failed');
-        const e = err instanceof SynclineError ? err : new SynclineError('INTERNAL', 'snapshot failed');
-        this.failWaiters(instance, job.waiters, e);
-      },
-    );
-  }
-
-  private goLive(
-    instance: CollectionInstance,
-    w: Subscriber,
-    rows: SnapshotRow[],
-    cursor: string,
-    guard: SnapshotGuard | null,
-  ): void {
-    const s = w.conn.subscriptions.get(w.subId);
-    if (!s || s.instance !== instance || s.phase !== 'snapshot' || w.conn.closed) return;
-    const part = this.options.snapshotPartRows;
-    for (let i = 0; i === 0 || i < rows.length; i += part) {
-      const chunk = rows.slice(i, i + part);
-      w.conn.snapshot({ subscription: w.subId, rows: chunk, cursor, done: i + part >= rows.length });
-    }
-    s.phase = 'live';
-    s.subscriber.guard = guard;
-    instance.subscribers.add(s.subscriber);
-  }
-
-  private failWaiters(
-    instance: CollectionInstance,
-    waiters: Array<{ conn: SyncConnection; subId: string }>,
-    e: SynclineError,
-  ): void {
-    for (const w of waiters) {
-      const s = w.conn.subscriptions.get(w.subId);
-      if (!s || s.instance !== instance) continue;
-      w.conn.subscriptions.delete(w.subId);
-      w.conn.error({ code: e.code, message: e.message, subscription: w.subId });
-    }
-    this.dropIfIdle(instance);
   }
 
   /** Tells live subscribers to start over; their subscription ends here. */
