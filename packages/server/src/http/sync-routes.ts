@@ -10,7 +10,9 @@ import {
   subscriptionSchema,
   unsubscribeRequestSchema,
 } from '@syncline/protocol';
+import type { z } from 'zod';
 import type { SyncRouter } from '../router/sync-router.ts';
+import type { SyncConnection } from '../transport/sync-connection.ts';
 import type { ConnectionHub } from '../transport/connection-hub.ts';
 import { SseConnection } from '../transport/sse-connection.ts';
 import { SynclineError } from '../util/errors.ts';
@@ -70,13 +72,9 @@ export async function subscribeOnStream(
   query: URLSearchParams,
   o: SyncRouteOptions,
 ): Promise<void> {
-  const clientId = clientIdOf(req, query);
-  const parsed = subscribeRequestSchema.safeParse(await readJson(req, o.maxBodyBytes));
-  if (!parsed.success)
-    throw new SynclineError('BAD_REQUEST', `invalid subscribe request: ${parsed.error.issues[0]?.message ?? ''}`);
-  const conn = connectionOf(o.hub, parsed.data.connectionId, clientId);
+  const { conn, body } = await onOpenStream(req, query, o, subscribeRequestSchema, 'subscribe');
   // Errors for the subscription itself travel on the stream, where the client already handles them.
-  o.router.subscribe(conn, [parsed.data.subscription]);
+  o.router.subscribe(conn, [body.subscription]);
   sendJson(res, 200, { ok: true });
 }
 
@@ -86,15 +84,27 @@ export async function unsubscribeOnStream(
   query: URLSearchParams,
   o: SyncRouteOptions,
 ): Promise<void> {
-  const clientId = clientIdOf(req, query);
-  const parsed = unsubscribeRequestSchema.safeParse(await readJson(req, o.maxBodyBytes));
-  if (!parsed.success)
-    throw new SynclineError('BAD_REQUEST', `invalid unsubscribe request: ${parsed.error.issues[0]?.message ?? ''}`);
-  const conn = connectionOf(o.hub, parsed.data.connectionId, clientId);
-  sendJson(res, 200, { ok: true, removed: o.router.unsubscribe(conn, parsed.data.id) });
+  const { conn, body } = await onOpenStream(req, query, o, unsubscribeRequestSchema, 'unsubscribe');
+  sendJson(res, 200, { ok: true, removed: o.router.unsubscribe(conn, body.id) });
 }
 
-function connectionOf(hub: ConnectionHub, id: string, clientId: string) {
+/** A request about an open stream: its validated body and the caller's own connection. */
+async function onOpenStream<T extends { connectionId: string }>(
+  req: IncomingMessage,
+  query: URLSearchParams,
+  o: SyncRouteOptions,
+  schema: z.ZodType<T, z.ZodTypeDef, unknown>,
+  what: string,
+): Promise<{ conn: SyncConnection; body: T }> {
+  const clientId = clientIdOf(req, query);
+  const parsed = schema.safeParse(await readJson(req, o.maxBodyBytes));
+  if (!parsed.success) {
+    throw new SynclineError('BAD_REQUEST', `invalid ${what} request: ${parsed.error.issues[0]?.message ?? ''}`);
+  }
+  return { conn: connectionOf(o.hub, parsed.data.connectionId, clientId), body: parsed.data };
+}
+
+function connectionOf(hub: ConnectionHub, id: string, clientId: string): SyncConnection {
   const conn = hub.get(id);
   // Another client's connection id is treated as unknown: ids are not capabilities to share.
   if (!conn || conn.clientId !== clientId)
