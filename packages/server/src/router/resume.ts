@@ -1,8 +1,8 @@
 /**
  * Resuming subscriptions from their cursors: one pass over the log, one
  * `changes` message per transaction holding every resuming subscription's share,
- * so resume keeps the one-message-per-transaction rule. A TRUNCATE or oversized
- * transaction on a subscription's table ends its replay with a resync.
+ * so resume keeps the one-message-per-transaction rule. A transaction that resets
+ * a subscription's table (see table-resets.ts) ends its replay with a resync.
  */
 import type { ResyncReason } from '@syncline/protocol';
 import { encodeCursor } from '../bus/cursor.ts';
@@ -11,6 +11,7 @@ import type { CollectionInstance, Subscriber } from '../collections/collection-i
 import type { ChangesEntry, SyncConnection } from '../transport/sync-connection.ts';
 import type { InstanceChange } from './route-transaction.ts';
 import { changesFor } from './route-transaction.ts';
+import { tableResets } from './table-resets.ts';
 
 export interface Resuming {
   instance: CollectionInstance;
@@ -33,11 +34,13 @@ export function replayLog(
   let messages = 0;
   for (const tx of log.since(from)) {
     const entries: ChangesEntry[] = [];
+    const resets = tableResets(tx);
     active = active.filter((r) => {
       if (tx.lsn <= r.after) return true;
       const table = r.instance.collection.table.qualified;
-      if (tx.truncated.includes(table) || tx.oversizedTables?.includes(table)) {
-        onResync(r, tx.truncated.includes(table) ? 'truncate' : 'transaction-too-large');
+      const reset = resets.get(table);
+      if (reset) {
+        onResync(r, reset);
         return false;
       }
       const changes: InstanceChange[] = [];

@@ -33,6 +33,7 @@ import { SynclineError } from '../util/errors.ts';
 import type { InstanceChange } from './route-transaction.ts';
 import { changesFor } from './route-transaction.ts';
 import { RoutingIndex } from './routing-index.ts';
+import { tableResets } from './table-resets.ts';
 import { RouterStats } from './router-stats.ts';
 
 export interface RouterOptions {
@@ -107,21 +108,20 @@ export class SyncRouter implements BusConsumer {
     const t0 = performance.now();
     this.log.append(tx);
     const cursor = this.headCursor() as string;
-    const reset = new Set([...tx.truncated, ...(tx.oversizedTables ?? [])]);
+    const resets = tableResets(tx);
 
-    // Instances on truncated or oversized tables: live subscribers resync, and snapshots in
-    // flight start over (whether the query saw the truncate is not worth reasoning about).
-    for (const table of reset) {
+    // Live subscribers of those tables resync, and snapshots in flight start over
+    // (whether the query saw the truncate or the new shape is not worth reasoning about).
+    for (const [table, reason] of resets) {
       for (const instance of this.index.allFor(table)) {
         instance.snapshot?.invalidate();
-        const oversized = tx.oversizedTables?.includes(table) ?? false;
-        this.resyncSubscribers(instance, oversized ? 'transaction-too-large' : 'truncate');
+        this.resyncSubscribers(instance, reason);
       }
     }
 
     const routed = new Map<CollectionInstance, InstanceChange[]>();
     for (const change of tx.changes) {
-      if (reset.has(change.table)) continue; // already resynced
+      if (resets.has(change.table)) continue; // already resynced
       for (const instance of this.index.candidates(change.table, change.row, change.old)) {
         this.stats.instancesEvaluated++;
         let list = routed.get(instance);
