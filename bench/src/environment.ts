@@ -1,0 +1,89 @@
+/** What the numbers were measured on, printed above every result. */
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import os from 'node:os';
+
+export interface Environment {
+  node: string;
+  cpuModel: string;
+  cores: number;
+  memGiB: number;
+  os: string;
+  date: string;
+  postgres: string;
+  /** Soft limit on open files (inherited by the server process); NaN if unknown. */
+  fdLimit: number;
+  /** The commit measured, and whether the working tree differed from it. */
+  revision: string;
+}
+
+export function describeEnvironment(postgres: string, repoRoot: string): Environment {
+  const cpus = os.cpus();
+  return {
+    node: process.version,
+    cpuModel: cpus[0]?.model.trim() ?? 'unknown',
+    cores: cpus.length,
+    memGiB: os.totalmem() / 1024 ** 3,
+    os: `${os.type()} ${os.release()} ${os.arch()}`,
+    date: new Date().toISOString().slice(0, 10),
+    postgres,
+    fdLimit: openFileLimit(),
+    revision: gitRevision(repoRoot),
+  };
+}
+
+export function formatEnvironment(e: Environment): string {
+  return [
+    `date      ${e.date}`,
+    `syncline  ${e.revision}`,
+    `node      ${e.node} on ${e.os}`,
+    `cpu       ${e.cpuModel} × ${e.cores}, ${e.memGiB.toFixed(1)} GiB RAM`,
+    `postgres  ${e.postgres}`,
+    `ulimit -n ${Number.isFinite(e.fdLimit) ? e.fdLimit : 'unknown'}`,
+  ].join('\n');
+}
+
+function gitRevision(repoRoot: string): string {
+  try {
+    const git = (...args: string[]) => execFileSync('git', ['-C', repoRoot, ...args], { encoding: 'utf8' }).trim();
+    const changed = git('status', '--porcelain', '--', 'packages').split('\n').filter(Boolean).length;
+    return `${git('rev-parse', '--short', 'HEAD')}${changed ? ` + ${changed} uncommitted file(s) in packages/` : ''}`;
+  } catch {
+    return 'unknown (not a git checkout)';
+  }
+}
+
+function openFileLimit(): number {
+  try {
+    const out = execFileSync('sh', ['-c', 'ulimit -n'], { encoding: 'utf8' }).trim();
+    return out === 'unlimited' ? Infinity : Number(out);
+  } catch {
+    return NaN;
+  }
+}
+
+/** User + system CPU time a process has used, in ms (Linux /proc); NaN elsewhere. */
+export function processCpuMs(pid: number | undefined): number {
+  if (pid === undefined) return NaN;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ticks = Number(fields[11]) + Number(fields[12]);
+    return (ticks * 1000) / clockTicksPerSecond();
+  } catch {
+    return NaN;
+  }
+}
+
+let ticksPerSecond: number | null = null;
+function clockTicksPerSecond(): number {
+  if (ticksPerSecond === null) {
+    try {
+      ticksPerSecond = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+    } catch {
+      ticksPerSecond = 100;
+    }
+  }
+  return ticksPerSecond;
+}

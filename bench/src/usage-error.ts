@@ -1,0 +1,13 @@
+/** A bad command line: main prints it with the usage and exits with code 2. */
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+/** `--name` as an integer ≥ min, or `dflt` when absent. */
+export function intOption(name: string, value: string | undefined, dflt: number, min: number): number {
+  if (value === undefined) return dflt;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min)
+    throw new UsageError(`--${name} must be an integer ≥ ${min}, got ${JSON.stringify(value)}`);
+  return n;
+}
