@@ -1,44 +1,46 @@
 /**
- * Seed 000's collection list. Until auth lands, per-user collections take the
- * user id as a plain `userId` param; with JWT it will come from the token.
+ * Seed 000's collection list. Per-user collections take the user from the
+ * token (`{ claim: 'sub' }`), never from a param the client chose; RLS
+ * (rls.ts) narrows the board collections per role.
  */
 import { defineCollections } from '@syncline/server';
 
 const ACTIVE = ['pending', 'accepted', 'in_progress', 'delivering'];
+const me = { claim: 'sub' } as const;
 
 export const demoCollections = defineCollections([
   { name: 'orders_active', table: 'order', filter: { in: ['status', ACTIVE] } },
   { name: 'orders_history', table: 'order', filter: { in: ['status', ['delivered', 'cancelled']] } },
-  {
-    name: 'orders_my_customer',
-    table: 'order',
-    filter: { eq: ['customer_id', { param: 'userId' }] },
-    params: ['userId'],
-  },
-  { name: 'orders_my_driver', table: 'order', filter: { eq: ['driver_id', { param: 'userId' }] }, params: ['userId'] },
+  { name: 'orders_my_customer', table: 'order', filter: { eq: ['customer_id', me] } },
+  { name: 'orders_my_driver', table: 'order', filter: { eq: ['driver_id', me] } },
   {
     name: 'chat_messages',
     table: 'chat_message',
     filter: { eq: ['chat_id', { param: 'chatId' }] },
     params: ['chatId'],
+    // Only members of the chat; removing a member revokes their subscription live.
+    access: {
+      exists: {
+        table: 'chat',
+        filter: {
+          and: [{ eq: ['id', { param: 'chatId' }] }, { or: [{ eq: ['customer_id', me] }, { eq: ['driver_id', me] }] }],
+        },
+      },
+    },
   },
-  {
-    name: 'chats_my',
-    table: 'chat',
-    filter: { or: [{ eq: ['customer_id', { param: 'userId' }] }, { eq: ['driver_id', { param: 'userId' }] }] },
-    params: ['userId'],
-  },
-  {
-    name: 'user_notifications',
-    table: 'notification',
-    filter: { eq: ['user_id', { param: 'userId' }] },
-    params: ['userId'],
-  },
+  { name: 'chats_my', table: 'chat', filter: { or: [{ eq: ['customer_id', me] }, { eq: ['driver_id', me] }] } },
+  { name: 'user_notifications', table: 'notification', filter: { eq: ['user_id', me] } },
   {
     name: 'user_notifications_unread',
     table: 'notification',
-    filter: { and: [{ eq: ['user_id', { param: 'userId' }] }, { eq: ['read', false] }] },
-    params: ['userId'],
+    filter: { and: [{ eq: ['user_id', me] }, { eq: ['read', false] }] },
   },
-  { name: 'user_profile', table: 'user', filter: { eq: ['id', { param: 'userId' }] }, params: ['userId'] },
+  // Names and roles are public to signed-in users: shared by everyone asking for the same profile.
+  {
+    name: 'user_profile',
+    table: 'user',
+    filter: { eq: ['id', { param: 'userId' }] },
+    params: ['userId'],
+    shared: true,
+  },
 ]);

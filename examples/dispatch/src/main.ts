@@ -10,7 +10,9 @@ import { startEmbeddedPostgres, startSyncline } from '@syncline/server';
 import type { RunningPostgres } from '@syncline/server';
 import { demoCollections } from './collections.ts';
 import { startActivity } from './activity.ts';
-import { servePage } from './page.ts';
+import { DEV_SECRET } from './demo-auth.ts';
+import { demoRoutes } from './page.ts';
+import { DEMO_RLS, DEMO_ROLE } from './rls.ts';
 import { DEMO_SCHEMA } from './schema.ts';
 import { seedDemo } from './seed.ts';
 
@@ -30,8 +32,19 @@ async function main(): Promise<void> {
   const pool = new pg.Pool({ connectionString: databaseUrl, max: 2 });
   await pool.query(DEMO_SCHEMA);
   await seedDemo(pool);
+  await pool.query(DEMO_RLS);
 
-  const server = await startSyncline({ databaseUrl, collections: demoCollections, port, fallback: servePage });
+  const secret = process.env['SYNCLINE_JWT_SECRET'] ?? DEV_SECRET;
+  if (!process.env['SYNCLINE_JWT_SECRET'])
+    console.log(`SYNCLINE_JWT_SECRET is not set; using the development secret "${DEV_SECRET}".`);
+  const server = await startSyncline({
+    databaseUrl,
+    collections: demoCollections,
+    port,
+    auth: { jwtSecret: secret },
+    db: { role: DEMO_ROLE },
+    fallback: demoRoutes(secret),
+  });
   const activity = process.env['SYNCLINE_DEMO_ACTIVITY'] === '0' ? null : startActivity(pool);
 
   console.log(

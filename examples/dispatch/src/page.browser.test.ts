@@ -9,7 +9,9 @@ import { startSyncline, type SynclineServer } from '@syncline/server';
 import { chromiumMissing, launchChromium } from '../../../packages/server/test/chromium.ts';
 import { createTestDatabase, type TestDatabase } from '../../../packages/server/test/test-database.ts';
 import { demoCollections } from './collections.ts';
-import { servePage } from './page.ts';
+import { DEV_SECRET } from './demo-auth.ts';
+import { demoRoutes } from './page.ts';
+import { DEMO_RLS, DEMO_ROLE } from './rls.ts';
 import { DEMO_SCHEMA } from './schema.ts';
 import { seedDemo } from './seed.ts';
 
@@ -24,6 +26,7 @@ describe.skipIf(missing !== null)('demo page in Chromium', () => {
   beforeAll(async () => {
     db = await createTestDatabase(DEMO_SCHEMA);
     await seedDemo(db.pool);
+    await db.query(DEMO_RLS);
     server = await startSyncline({
       databaseUrl: db.url,
       collections: demoCollections,
@@ -32,7 +35,9 @@ describe.skipIf(missing !== null)('demo page in Chromium', () => {
       slot: db.slot,
       publication: db.slot,
       logger: pino({ level: 'silent' }),
-      fallback: servePage,
+      auth: { jwtSecret: DEV_SECRET },
+      db: { role: DEMO_ROLE },
+      fallback: demoRoutes(DEV_SECRET),
     });
     browser = await launchChromium();
   });

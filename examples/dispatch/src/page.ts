@@ -1,8 +1,10 @@
 /**
- * The minimal demo page: `orders_active` live, as a board by status. Plain
- * EventSource, no build step; the full demo app replaces it later.
+ * The minimal demo page: `orders_active` live, as a board by status, as the
+ * user picked at the top. Plain EventSource, no build step; the full demo app
+ * replaces it later.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { demoToken } from './demo-auth.ts';
 
 const HTML = `<!doctype html>
 <html lang="en">
@@ -14,6 +16,7 @@ const HTML = `<!doctype html>
   body { font: 14px system-ui, sans-serif; margin: 0; background: #f4f5f7; color: #172b4d; }
   header { padding: 12px 20px; background: #1d2b3a; color: #fff; display: flex; gap: 16px; align-items: baseline; }
   header h1 { font-size: 18px; margin: 0; }
+  header label { font-size: 13px; }
   #status { font-size: 12px; opacity: .8; }
   main { display: grid; grid-template-columns: repeat(4, 1fr); gap: 12px; padding: 16px; }
   section { background: #ebecf0; border-radius: 6px; padding: 8px; min-height: 200px; }
@@ -24,7 +27,12 @@ const HTML = `<!doctype html>
 </style>
 </head>
 <body>
-<header><h1>Dispatch board</h1><span id="status">connecting…</span></header>
+<header><h1>Dispatch board</h1>
+  <label>as <select id="user">
+    <option value="dana">Dana (dispatcher)</option><option value="alice">Alice (customer)</option>
+    <option value="bob">Bob (customer)</option><option value="dmitri">Dmitri (driver)</option><option value="olga">Olga (driver)</option>
+  </select></label>
+  <span id="status">connecting…</span></header>
 <main id="board"></main>
 <script type="module">
 const STATUSES = ['pending', 'accepted', 'in_progress', 'delivering'];
@@ -54,11 +62,19 @@ function render(flashKey) {
   }
 }
 
-function connect() {
+const userSelect = document.getElementById('user');
+userSelect.value = new URLSearchParams(location.search).get('user') || 'dana';
+userSelect.onchange = () => { location.search = '?user=' + userSelect.value; };
+let es = null;
+
+async function connect() {
+  // Each user sees what RLS lets them see: the dispatcher everything, a customer their orders.
+  const { token } = await (await fetch('/demo/token?user=' + userSelect.value)).json();
   const sub = { id: 'board', collection: 'orders_active' };
   if (cursor) sub.cursor = cursor;
-  const url = '/v1/sync/events?clientId=' + encodeURIComponent(clientId) + '&subscribe=' + encodeURIComponent(JSON.stringify(sub));
-  const es = new EventSource(url);
+  const url = '/v1/sync/events?clientId=' + encodeURIComponent(clientId) + '&token=' + encodeURIComponent(token) +
+    '&subscribe=' + encodeURIComponent(JSON.stringify(sub));
+  es = new EventSource(url);
   let parts = [];
   es.addEventListener('hello', () => { statusEl.textContent = 'live'; });
   es.addEventListener('snapshot', (e) => {
@@ -81,14 +97,28 @@ function connect() {
     cursor = m.cursor;
     render(last);
   });
-  es.addEventListener('resync', () => { es.close(); cursor = null; connect(); });
+  es.addEventListener('resync', () => { es.close(); cursor = null; void connect(); });
   es.onerror = () => { statusEl.textContent = 'reconnecting…'; es.close(); setTimeout(connect, 1000); };
 }
 render();
-connect();
+void connect();
 </script>
 </body>
 </html>`;
+
+/** The demo's routes outside /v1: the page, and sign-in by name for it. */
+export function demoRoutes(secret: string) {
+  return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    if (req.method === 'GET' && url.pathname === '/demo/token') {
+      const t = await demoToken(secret, url.searchParams.get('user') ?? '');
+      res.writeHead(t ? 200 : 404, { 'Content-Type': 'application/json' });
+      res.end(JSON.stringify(t ?? { error: { code: 'NOT_FOUND', message: 'no such demo user' } }));
+      return;
+    }
+    servePage(req, res);
+  };
+}
 
 export function servePage(req: IncomingMessage, res: ServerResponse): void {
   if (req.method === 'GET' && (req.url === '/' || req.url?.startsWith('/?'))) {

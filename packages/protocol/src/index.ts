@@ -6,6 +6,9 @@ export type {
   Change,
   ChangeOp,
   ChangesMessage,
+  DiffSyncResponse,
+  SubscribedMessage,
+  TokenExpiringSoonMessage,
   ErrorMessage,
   HelloMessage,
   MutationRef,
@@ -18,6 +21,10 @@ export type {
 } from './messages.ts';
 export {
   clientIdSchema,
+  clientMessageSchema,
+  diffSyncRequestSchema,
+  type ClientMessage,
+  type DiffSyncRequest,
   paramsSchema,
   paramValueSchema,
   subscribeRequestSchema,

@@ -56,7 +56,8 @@ export type ResyncReason =
   | 'transaction-too-large'
   | 'slot-recreated'
   | 'buffer-overflow'
-  | 'schema-changed';
+  | 'schema-changed'
+  | 'claims-changed';
 
 export interface ResyncMessage {
   subscription: string;
@@ -80,3 +81,23 @@ export interface SseEvents {
   ping: Record<string, never>;
 }
 export type SseEventName = keyof SseEvents;
+
+/** WebSocket-only server → client payloads. */
+export interface SubscribedMessage {
+  id: string;
+  /** Subscriptions now active on this connection. */
+  count: number;
+}
+export interface TokenExpiringSoonMessage {
+  /** Seconds until the token expires. */
+  expiresIn: number;
+}
+
+/** `POST /v1/sync` answer. */
+export interface DiffSyncResponse {
+  new: SnapshotRow[];
+  updated: SnapshotRow[];
+  unchanged: string[];
+  removed: string[];
+  cursor: string;
+}

@@ -42,3 +42,24 @@ export const clientIdSchema = z
   .min(1)
   .max(128)
   .regex(/^[A-Za-z0-9_.:-]+$/);
+
+/** WebSocket client → server frames (PROTOCOL.md). Unknown `type`s are BAD_REQUEST. */
+export const clientMessageSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('SUBSCRIBE'), subscription: subscriptionSchema }).strict(),
+  z.object({ type: z.literal('UNSUBSCRIBE'), id: subscriptionIdSchema }).strict(),
+  z.object({ type: z.literal('UNSUBSCRIBE_ALL') }).strict(),
+  z.object({ type: z.literal('PING') }).strict(),
+  z.object({ type: z.literal('TOKEN_REFRESH'), token: z.string().min(1).max(8192) }).strict(),
+  z.object({ type: z.literal('PRESENCE_SET'), room: z.string().min(1).max(128), state: z.unknown() }).strict(),
+  z.object({ type: z.literal('PRESENCE_LEAVE'), room: z.string().min(1).max(128) }).strict(),
+]);
+export type ClientMessage = z.infer<typeof clientMessageSchema>;
+
+/** `POST /v1/sync`: a subscription and the client's state vector (key → version). */
+export const diffSyncRequestSchema = z
+  .object({
+    subscription: subscriptionSchema,
+    versions: z.record(z.string().max(1024), z.number().int().nonnegative()),
+  })
+  .strict();
+export type DiffSyncRequest = z.infer<typeof diffSyncRequestSchema>;

@@ -5,6 +5,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { CollectionDefinition } from './collections/collection-config.ts';
+import type { AuthOptions } from './auth/token-verifier.ts';
+import type { DbSessionOptions } from './auth/user-transaction.ts';
 
 export interface SynclineOptions {
   /** Postgres connection string (`DATABASE_URL`). */
@@ -17,12 +19,28 @@ export interface SynclineOptions {
   slot?: string;
   /** Publication name; default `syncline`. */
   publication?: string;
-  /** `ping` interval on every stream, ms; default 15 000. */
+  /**
+   * `ping` interval on every stream, ms; default 15 000. A WebSocket that answers
+   * neither our pings nor sends anything for two intervals is closed (idle timeout).
+   */
   heartbeatMs?: number;
   logger?: Logger;
   /** Handles requests outside `/v1` (e.g. the demo page). */
   fallback?: (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
   limits?: Partial<SynclineLimits>;
+  /**
+   * Token verification. Defaults from SYNCLINE_JWT_SECRET (HS256) or
+   * SYNCLINE_JWKS_URL; one of them is required.
+   */
+  auth?: AuthOptions;
+  /** User queries (snapshots, access rules, differential sync): `role` to SET LOCAL ROLE to, for RLS. */
+  db?: DbSessionOptions;
+  /**
+   * Browser origins allowed to open streams (the `Origin` header of SSE and
+   * WebSocket requests). Omitted: any origin — tokens are not cookies, so this is
+   * defence in depth, not the gate.
+   */
+  allowedOrigins?: string[];
 }
 
 export interface SynclineLimits {
@@ -48,6 +66,22 @@ export interface SynclineLimits {
   snapshotPartRows: number;
   /** Pool size for snapshot queries. Default 10. */
   poolSize: number;
+  /** Open streams per user; more get 429 RATE_LIMITED. Default 20. */
+  maxConnectionsPerUser: number;
+  /** Inbound WebSocket frames per connection per second (burst ×2); over it: ERROR RATE_LIMITED. Default 50. */
+  messagesPerSecond: number;
+  /** HTTP requests per user per second (burst ×2); over it: 429 RATE_LIMITED. Default 20. */
+  requestsPerSecond: number;
+  /** Largest inbound WebSocket frame; larger closes with 1009 before it is buffered. Default 64 KiB. */
+  maxFrameBytes: number;
+  /** `POST /v1/sync` bodies carry a state vector, so they may be larger. Default 4 MiB. */
+  maxDiffSyncBodyBytes: number;
+  /** Seconds before `exp` to send TOKEN_EXPIRING_SOON. Default 60. */
+  tokenWarningSec: number;
+  /** Time to receive request headers; slower clients are cut off. Default 10 s. */
+  headersTimeoutMs: number;
+  /** Time to receive a whole request (not the response: streams are unaffected). Default 30 s. */
+  requestTimeoutMs: number;
 }
 
 export const DEFAULT_LIMITS: SynclineLimits = {
@@ -62,4 +96,12 @@ export const DEFAULT_LIMITS: SynclineLimits = {
   maxSnapshotRows: 100_000,
   snapshotPartRows: 500,
   poolSize: 10,
+  maxConnectionsPerUser: 20,
+  messagesPerSecond: 50,
+  requestsPerSecond: 20,
+  maxFrameBytes: 64 * 1024,
+  maxDiffSyncBodyBytes: 4 * 1024 * 1024,
+  tokenWarningSec: 60,
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 30_000,
 };

@@ -8,3 +8,7 @@ export {
   type RunningPostgres,
 } from './setup/embedded-postgres.ts';
 export { SetupError, SynclineError } from './util/errors.ts';
+export { signToken } from './auth/sign-token.ts';
+export type { AuthOptions, Identity } from './auth/token-verifier.ts';
+export type { DbSessionOptions } from './auth/user-transaction.ts';
+export type { AccessContext, AccessRule } from './collections/collection-config.ts';

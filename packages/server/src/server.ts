@@ -17,6 +17,12 @@ import { SyncRouter } from './router/sync-router.ts';
 import { checkDatabase } from './setup/check-database.ts';
 import { installSyncline } from './setup/install.ts';
 import { ConnectionHub } from './transport/connection-hub.ts';
+import { KeyedRateLimiter } from './transport/rate-limiter.ts';
+import type { AuthOptions } from './auth/token-verifier.ts';
+import { createTokenVerifier } from './auth/token-verifier.ts';
+import { assertIdentifier } from './capture/replication-stream.ts';
+import type { Gate } from './http/gate.ts';
+import { attachWebSocket } from './http/ws-endpoint.ts';
 
 export interface SynclineServer {
   url: string;
@@ -30,6 +36,9 @@ export async function startSyncline(options: SynclineOptions): Promise<SynclineS
   const limits = { ...DEFAULT_LIMITS, ...options.limits };
   const logger = options.logger ?? pino({ level: process.env['LOG_LEVEL'] ?? 'info' });
   const slot = options.slot ?? 'syncline';
+  const verify = createTokenVerifier(authOptions(options.auth));
+  const db = options.db ?? {};
+  if (db.role !== undefined) assertIdentifier(db.role.toLowerCase());
   const publication = options.publication ?? 'syncline';
   const pool = new pg.Pool({ connectionString: options.databaseUrl, max: limits.poolSize, options: SESSION_OPTIONS });
   // Idle clients die when Postgres restarts; the pool replaces them, we only log.
@@ -49,6 +58,7 @@ export async function startSyncline(options: SynclineOptions): Promise<SynclineS
       snapshotPartRows: limits.snapshotPartRows,
       maxSnapshotRows: limits.maxSnapshotRows,
       maxSubscriptionsPerConnection: limits.maxSubscriptionsPerConnection,
+      db,
     });
     bus.subscribe(router);
     const capture = new CaptureService({
@@ -87,10 +97,28 @@ export async function startSyncline(options: SynclineOptions): Promise<SynclineS
         connections: hub.counts(),
       };
     };
+    const gate: Gate = {
+      verify,
+      origins: options.allowedOrigins ? new Set(options.allowedOrigins) : null,
+      requests: new KeyedRateLimiter({ rate: limits.requestsPerSecond, burst: limits.requestsPerSecond * 2 }),
+    };
     const handler = createHttpHandler({
       router,
       hub,
+      gate,
       logger,
+      diff: {
+        pool,
+        db,
+        maxRows: limits.maxSnapshotRows,
+        resolve: (sub, identity) => router.resolve(sub, identity),
+        headCursor: () => router.headCursor() as string,
+      },
+      maxDiffSyncBodyBytes: limits.maxDiffSyncBodyBytes,
+      headersTimeoutMs: limits.headersTimeoutMs,
+      requestTimeoutMs: limits.requestTimeoutMs,
+      maxConnectionsPerUser: limits.maxConnectionsPerUser,
+      tokenWarningSec: limits.tokenWarningSec,
       maxBodyBytes: limits.maxBodyBytes,
       maxBufferedBytes: limits.maxBufferedBytes,
       maxSubscriptionsPerConnection: limits.maxSubscriptionsPerConnection,
@@ -101,12 +129,24 @@ export async function startSyncline(options: SynclineOptions): Promise<SynclineS
       stats: () => ({
         router: router.stats.toJSON(),
         instances: router.instanceCount(),
+        accessWatches: router.accessWatchCount(),
         log: { transactions: router.log.size, bytes: router.log.byteSize },
         connections: hub.counts(),
       }),
       ...(options.fallback ? { fallback: options.fallback } : {}),
     });
-    const server = createHttpServer(handler);
+    const server = createHttpServer(handler, limits);
+    const wss = attachWebSocket(server, {
+      router,
+      hub,
+      gate,
+      logger,
+      maxFrameBytes: limits.maxFrameBytes,
+      maxBufferedBytes: limits.maxBufferedBytes,
+      maxConnectionsPerUser: limits.maxConnectionsPerUser,
+      messagesPerSecond: limits.messagesPerSecond,
+      tokenWarningSec: limits.tokenWarningSec,
+    });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(options.port ?? 4000, options.host ?? '0.0.0.0', () => resolve());
@@ -123,6 +163,7 @@ export async function startSyncline(options: SynclineOptions): Promise<SynclineS
         // Stop taking work, end streams (clients resume elsewhere by cursor), then capture and pool.
         const closed = new Promise<void>((r) => server.close(() => r()));
         hub.closeAll();
+        wss.close();
         server.closeAllConnections();
         await closed;
         await capture.stop();
@@ -133,4 +174,12 @@ export async function startSyncline(options: SynclineOptions): Promise<SynclineS
     await pool.end().catch(() => {});
     throw e;
   }
+}
+
+/** Explicit options win; otherwise SYNCLINE_JWT_SECRET / SYNCLINE_JWKS_URL. */
+function authOptions(explicit: AuthOptions | undefined): AuthOptions {
+  if (explicit?.jwtSecret || explicit?.jwksUrl) return explicit;
+  const secret = process.env['SYNCLINE_JWT_SECRET'];
+  const jwks = process.env['SYNCLINE_JWKS_URL'];
+  return { ...explicit, ...(jwks ? { jwksUrl: jwks } : {}), ...(secret ? { jwtSecret: secret } : {}) };
 }

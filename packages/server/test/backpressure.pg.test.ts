@@ -11,6 +11,7 @@ import { COLLECTIONS, SCHEMA } from './fixtures.ts';
 import { SseReader, eventsUrl } from './sse-reader.ts';
 import { createTestDatabase, type TestDatabase } from './test-database.ts';
 import { startTestServer } from './test-server.ts';
+import { testToken } from './test-token.ts';
 
 let db: TestDatabase;
 let server: SynclineServer;
@@ -23,9 +24,12 @@ afterAll(async () => {
   await db?.drop();
 });
 
-const sseCount = async () =>
-  ((await (await fetch(new URL('/v1/sync/stats', server.url))).json()) as { connections: { sse: number } }).connections
-    .sse;
+const sseCount = async () => {
+  const res = await fetch(new URL('/v1/sync/stats', server.url), {
+    headers: { Authorization: `Bearer ${testToken('test-user')}` },
+  });
+  return ((await res.json()) as { connections: { sse: number } }).connections.sse;
+};
 
 it('delivers a snapshot far larger than the send-buffer bound', async () => {
   await db.query(`INSERT INTO note (item_id, body) SELECT 'bulk', repeat('n', 400) FROM generate_series(1, 3000) g`); // ~1.3 MB

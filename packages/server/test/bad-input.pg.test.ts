@@ -12,6 +12,7 @@ import { stateOf } from './replay-state.ts';
 import { SseReader, eventsUrl } from './sse-reader.ts';
 import { createTestDatabase, type TestDatabase } from './test-database.ts';
 import { startTestServer } from './test-server.ts';
+import { testToken } from './test-token.ts';
 
 let db: TestDatabase;
 let server: SynclineServer;
@@ -38,7 +39,12 @@ function errorsFor(r: SseReader, id: string) {
 async function post(path: string, body: unknown, headers: Record<string, string> = {}) {
   const res = await fetch(new URL(path, server.url), {
     method: 'POST',
-    headers: { 'Content-Type': 'application/json', 'X-Client-Id': 'bad-client', ...headers },
+    headers: {
+      'Content-Type': 'application/json',
+      'X-Client-Id': 'bad-client',
+      Authorization: `Bearer ${testToken('test-user')}`,
+      ...headers,
+    },
     body: typeof body === 'string' ? body : JSON.stringify(body),
   });
   return { status: res.status, body: (await res.json()) as { error?: { code: string }; ok?: boolean } };
@@ -120,7 +126,7 @@ describe('bad input over SSE', () => {
   });
 
   it('rejects a missing clientId with 400 BAD_REQUEST', async () => {
-    const res = await fetch(new URL('/v1/sync/events', server.url));
+    const res = await fetch(new URL(`/v1/sync/events?token=${testToken('test-user')}`, server.url));
     expect(res.status).toBe(400);
     expect(((await res.json()) as { error: { code: string } }).error.code).toBe('BAD_REQUEST');
   });

@@ -7,6 +7,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { CollectionDefinition } from '../src/collections/collection-config.ts';
+import { TEST_SECRET } from './test-token.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 
@@ -27,7 +28,14 @@ export async function startChildServer(opts: {
   const config = path.join(dir, `${opts.slot}.config.ts`);
   writeFileSync(
     config,
-    `export default ${JSON.stringify({ collections: opts.collections, slot: opts.slot, publication: opts.slot, heartbeatMs: 500, host: '127.0.0.1' })};\n`,
+    `export default ${JSON.stringify({
+      collections: opts.collections,
+      slot: opts.slot,
+      publication: opts.slot,
+      heartbeatMs: 500,
+      host: '127.0.0.1',
+      limits: { maxConnectionsPerUser: 10_000, requestsPerSecond: 100_000 },
+    })};\n`,
   );
   const proc = spawn(
     process.execPath,
@@ -39,6 +47,7 @@ export async function startChildServer(opts: {
         DATABASE_URL: opts.databaseUrl,
         PORT: String(opts.port),
         LOG_LEVEL: process.env['TEST_LOG'] ?? 'silent',
+        SYNCLINE_JWT_SECRET: TEST_SECRET,
       },
       stdio: ['ignore', 'inherit', 'inherit'],
     },

@@ -1,5 +1,6 @@
 /** Real SyncClients for end-to-end tests, with the bookkeeping the assertions need. */
 import { SyncClient, type SubscriptionHandle } from '@syncline/client';
+import { testToken } from './test-token.ts';
 
 export interface WatchedClient {
   client: SyncClient;
@@ -12,8 +13,9 @@ export interface WatchedClient {
 export function watchedClient(
   url: string,
   subs: Array<{ id: string; collection: string; params?: Record<string, string> }>,
+  token: string | (() => string) = () => testToken('test-user'),
 ): WatchedClient {
-  const client = new SyncClient({ url, backoff: { baseMs: 100, maxMs: 1_000 } });
+  const client = new SyncClient({ url, token, backoff: { baseMs: 100, maxMs: 1_000 } });
   const w: WatchedClient = { client, subs: {}, applied: [], resyncs: 0 };
   client.on('transaction', (t) => {
     for (const sub of new Set(t.changes.map((c) => c.collection))) w.applied.push(`${sub}@${t.cursor}`);

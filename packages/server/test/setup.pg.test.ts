@@ -10,10 +10,12 @@ import { startSyncline } from '../src/server.ts';
 import { startEmbeddedPostgres } from '../src/setup/embedded-postgres.ts';
 import { COLLECTIONS, SCHEMA } from './fixtures.ts';
 import { freePort } from './free-port.ts';
+import { TEST_SECRET } from './test-token.ts';
 import { createTestDatabase, type TestDatabase } from './test-database.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const quiet = pino({ level: 'silent' });
+const auth = { jwtSecret: TEST_SECRET };
 let db: TestDatabase;
 beforeAll(async () => {
   db = await createTestDatabase(SCHEMA);
@@ -31,7 +33,14 @@ describe('setup checks', () => {
       u.username = role;
       u.password = 'pw';
       await expect(
-        startSyncline({ databaseUrl: u.toString(), collections: COLLECTIONS, port: 0, logger: quiet, slot: db.slot }),
+        startSyncline({
+          databaseUrl: u.toString(),
+          collections: COLLECTIONS,
+          port: 0,
+          logger: quiet,
+          auth,
+          slot: db.slot,
+        }),
       ).rejects.toThrow(/lacks the REPLICATION attribute.*ALTER ROLE/);
     } finally {
       await db.query(`DROP ROLE ${role}`);
@@ -47,7 +56,7 @@ describe('setup checks', () => {
     });
     try {
       await expect(
-        startSyncline({ databaseUrl: pg.url, collections: COLLECTIONS, port: 0, logger: quiet }),
+        startSyncline({ databaseUrl: pg.url, collections: COLLECTIONS, port: 0, logger: quiet, auth }),
       ).rejects.toThrow(/wal_level is 'replica'.*ALTER SYSTEM SET wal_level = logical/);
     } finally {
       await pg.stop();
@@ -62,6 +71,7 @@ describe('setup checks', () => {
         collections: [{ name: 'plain', table: 'plain' }],
         port: 0,
         logger: quiet,
+        auth,
         slot: `${db.slot}_v`,
         publication: `${db.slot}_v`,
       }),
@@ -75,6 +85,7 @@ describe('setup checks', () => {
         collections: COLLECTIONS,
         port: 0,
         logger: quiet,
+        auth,
         slot: db.slot,
         publication: db.slot,
       });

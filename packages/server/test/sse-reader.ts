@@ -3,6 +3,7 @@
  * tests can assert on the wire (one `changes` per transaction, ids, errors).
  */
 import type { SseEventName } from '@syncline/protocol';
+import { testToken } from './test-token.ts';
 
 export interface RawEvent {
   event: SseEventName;
@@ -93,9 +94,11 @@ export class SseReader {
   }
 }
 
+/** SSE URL with a token for `extra.token`, or else for user `test-user`. */
 export function eventsUrl(base: string, clientId: string, subs: object[], extra: Record<string, string> = {}): string {
   const u = new URL('/v1/sync/events', base);
   u.searchParams.set('clientId', clientId);
+  u.searchParams.set('token', testToken('test-user'));
   for (const s of subs) u.searchParams.append('subscribe', JSON.stringify(s));
   for (const [k, v] of Object.entries(extra)) u.searchParams.set(k, v);
   return u.toString();

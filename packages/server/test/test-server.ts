@@ -5,6 +5,7 @@ import type { SynclineOptions } from '../src/config.ts';
 import type { SynclineServer } from '../src/server.ts';
 import { startSyncline } from '../src/server.ts';
 import type { TestDatabase } from './test-database.ts';
+import { TEST_SECRET } from './test-token.ts';
 
 export function startTestServer(
   db: TestDatabase,
@@ -20,6 +21,9 @@ export function startTestServer(
     publication: db.slot,
     heartbeatMs: 1_000,
     logger: pino({ level: process.env['TEST_LOG'] ?? 'silent' }),
+    auth: { jwtSecret: TEST_SECRET },
     ...extra,
+    // Tests open many streams as one user in quick succession; tests of the limits set them low.
+    limits: { maxConnectionsPerUser: 10_000, requestsPerSecond: 100_000, messagesPerSecond: 100_000, ...extra.limits },
   });
 }

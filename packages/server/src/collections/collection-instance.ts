@@ -8,6 +8,7 @@ import type { BoundFilter } from './filter/compile-filter.ts';
 import type { SnapshotJob } from './snapshot-job.ts';
 import type { XidSnapshot } from './xid-snapshot.ts';
 import type { SyncConnection } from '../transport/sync-connection.ts';
+import type { Identity } from '../auth/token-verifier.ts';
 
 export interface Subscriber {
   conn: SyncConnection;
@@ -38,7 +39,13 @@ export class CollectionInstance {
     readonly key: string,
     readonly collection: Collection,
     readonly bound: BoundFilter,
+    /** Whose claims snapshot queries run under (RLS); any subscriber of a per-user instance will do. */
+    public identity: Identity,
   ) {}
+
+  get table() {
+    return this.collection.table;
+  }
 
   get idle(): boolean {
     return this.subscribers.size === 0 && this.snapshot === null;

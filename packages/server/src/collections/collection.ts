@@ -4,11 +4,12 @@
  * wire row `{ key, row, version }`.
  */
 import type { Row, SnapshotRow } from '@syncline/protocol';
-import type { CollectionDefinition } from './collection-config.ts';
+import type { AccessContext, CollectionDefinition } from './collection-config.ts';
 import type { CompiledFilter } from './filter/compile-filter.ts';
 import { compileFilter } from './filter/compile-filter.ts';
 import type { TableInfo } from './table-info.ts';
 import { SetupError } from '../util/errors.ts';
+import { splitTable } from '../util/quote-ident.ts';
 
 export class Collection {
   readonly name: string;
@@ -17,8 +18,10 @@ export class Collection {
   readonly params: ReadonlySet<string>;
   /** Projected columns, or null for all. */
   readonly columns: readonly string[] | null;
+  readonly access: CompiledAccess | null;
+  readonly shared: boolean;
 
-  constructor(def: CollectionDefinition, table: TableInfo) {
+  constructor(def: CollectionDefinition, table: TableInfo, tables: ReadonlyMap<string, TableInfo>) {
     this.name = def.name;
     this.table = table;
     const known = new Set(table.columns.map((c) => c.name));
@@ -30,6 +33,8 @@ export class Collection {
       if (!this.params.has(p))
         throw new SetupError(`collection ${def.name}: filter uses param "${p}", which is not declared in params`);
     }
+    this.shared = def.shared ?? false;
+    this.access = compileAccess(def, tables, this.params);
     if (def.columns) {
       for (const c of def.columns)
         if (!known.has(c)) throw new SetupError(`collection ${def.name}: unknown column ${c}`);
@@ -55,4 +60,27 @@ export class Collection {
     for (const c of this.columns) if (c in row) out[c] = row[c] ?? null;
     return out;
   }
+}
+
+/** An access rule ready to check: an `exists` filter compiled against its table, or the user's function. */
+export type CompiledAccess =
+  | { kind: 'exists'; table: TableInfo; filter: CompiledFilter }
+  | { kind: 'function'; check: (ctx: AccessContext) => boolean | Promise<boolean> };
+
+function compileAccess(
+  def: CollectionDefinition,
+  tables: ReadonlyMap<string, TableInfo>,
+  params: ReadonlySet<string>,
+): CompiledAccess | null {
+  const rule = def.access;
+  if (!rule) return null;
+  if (typeof rule === 'function') return { kind: 'function', check: rule };
+  const table = tables.get(splitTable(rule.exists.table).qualified);
+  if (!table) throw new SetupError(`collection ${def.name}: access table ${rule.exists.table} was not loaded`);
+  const filter = compileFilter(rule.exists.filter, table.columns);
+  for (const p of filter.params) {
+    if (!params.has(p))
+      throw new SetupError(`collection ${def.name}: access rule uses param "${p}", which is not declared in params`);
+  }
+  return { kind: 'exists', table, filter };
 }

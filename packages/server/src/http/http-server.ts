@@ -6,9 +6,16 @@ import { SynclineError } from '../util/errors.ts';
 import { sendError, sendJson } from './respond.ts';
 import type { SyncRouteOptions } from './sync-routes.ts';
 import { openEventStream, subscribeOnStream, unsubscribeOnStream } from './sync-routes.ts';
+import type { DiffSyncContext } from '../router/diff-sync.ts';
+import { diffSyncRoute } from './diff-sync-route.ts';
+import { authenticate } from './gate.ts';
 
 export interface HttpOptions extends SyncRouteOptions {
   logger: Logger;
+  diff: DiffSyncContext;
+  maxDiffSyncBodyBytes: number;
+  headersTimeoutMs: number;
+  requestTimeoutMs: number;
   health: () => Promise<unknown>;
   collections: () => unknown;
   stats: () => unknown;
@@ -23,12 +30,20 @@ export function createHttpHandler(o: HttpOptions): (req: IncomingMessage, res: S
     'GET /v1/sync/events': (req, res, q) => openEventStream(req, res, q, o),
     'POST /v1/sync/subscribe': (req, res, q) => subscribeOnStream(req, res, q, o),
     'POST /v1/sync/unsubscribe': (req, res, q) => unsubscribeOnStream(req, res, q, o),
+    'POST /v1/sync': (req, res, q) =>
+      diffSyncRoute(req, res, q, { gate: o.gate, diff: o.diff, maxBodyBytes: o.maxDiffSyncBodyBytes }),
     'GET /v1/health': async (_req, res) => {
       const h = (await o.health()) as { status: string };
       sendJson(res, h.status === 'ok' ? 200 : 503, h);
     },
-    'GET /v1/collections': (_req, res) => sendJson(res, 200, o.collections()),
-    'GET /v1/sync/stats': (_req, res) => sendJson(res, 200, o.stats()),
+    'GET /v1/collections': async (req, res, q) => {
+      await authenticate(req, q, o.gate);
+      sendJson(res, 200, o.collections());
+    },
+    'GET /v1/sync/stats': async (req, res, q) => {
+      await authenticate(req, q, o.gate);
+      sendJson(res, 200, o.stats());
+    },
   };
   return (req, res) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
@@ -46,11 +61,15 @@ export function createHttpHandler(o: HttpOptions): (req: IncomingMessage, res: S
   };
 }
 
-export function createHttpServer(handler: (req: IncomingMessage, res: ServerResponse) => void): http.Server {
+export function createHttpServer(
+  handler: (req: IncomingMessage, res: ServerResponse) => void,
+  timeouts: { headersTimeoutMs: number; requestTimeoutMs: number },
+): http.Server {
   const server = http.createServer(handler);
-  // SSE streams are long-lived; the default request timeout would cut them.
-  server.requestTimeout = 0;
-  server.headersTimeout = 30_000;
+  // Against slow-sending clients. requestTimeout bounds receiving the request only,
+  // so long-lived SSE responses are unaffected.
+  server.headersTimeout = timeouts.headersTimeoutMs;
+  server.requestTimeout = timeouts.requestTimeoutMs;
   server.keepAliveTimeout = 5_000;
   return server;
 }

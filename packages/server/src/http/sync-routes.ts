@@ -17,30 +17,47 @@ import type { ConnectionHub } from '../transport/connection-hub.ts';
 import { SseConnection } from '../transport/sse-connection.ts';
 import { SynclineError } from '../util/errors.ts';
 import { clientIdOf } from './client-identity.ts';
+import { authenticate, checkOrigin, type Gate } from './gate.ts';
+import { TokenLifetime } from '../transport/token-lifetime.ts';
 import { readJson, sendJson } from './respond.ts';
 
 export interface SyncRouteOptions {
   router: SyncRouter;
   hub: ConnectionHub;
+  gate: Gate;
   maxBodyBytes: number;
   maxBufferedBytes: number;
   maxSubscriptionsPerConnection: number;
+  maxConnectionsPerUser: number;
+  tokenWarningSec: number;
 }
 
-export function openEventStream(
+export async function openEventStream(
   req: IncomingMessage,
   res: ServerResponse,
   query: URLSearchParams,
   o: SyncRouteOptions,
-): void {
+): Promise<void> {
+  checkOrigin(req, o.gate);
+  const identity = await authenticate(req, query, o.gate);
   const clientId = clientIdOf(req, query);
   const rawSubs = query.getAll('subscribe');
   if (rawSubs.length > o.maxSubscriptionsPerConnection) {
     throw new SynclineError('TOO_LARGE', `at most ${o.maxSubscriptionsPerConnection} subscriptions per connection`);
   }
+  if (o.hub.countFor(identity.userId) >= o.maxConnectionsPerUser) {
+    throw new SynclineError('RATE_LIMITED', `at most ${o.maxConnectionsPerUser} open streams per user`);
+  }
   const lastEventId = (req.headers['last-event-id'] as string | undefined) ?? query.get('cursor') ?? undefined;
-  const conn = new SseConnection(res, clientId, o.maxBufferedBytes);
-  o.hub.add(conn, () => o.router.disconnect(conn));
+  const conn = new SseConnection(res, clientId, o.maxBufferedBytes, identity);
+  // SSE has no way to send a new token on the stream: at expiry it ends with AUTH_FAILED,
+  // and the client reconnects with a fresh token and its cursors.
+  const lifetime = new TokenLifetime(conn, o.tokenWarningSec, () => {});
+  lifetime.schedule(identity.expiresAt);
+  o.hub.add(conn, () => {
+    lifetime.cancel();
+    o.router.disconnect(conn);
+  });
   conn.hello({ connectionId: conn.id, protocol: PROTOCOL_VERSION, heartbeatMs: o.hub.heartbeatMs });
   const subs: Subscription[] = [];
   for (const raw of rawSubs) {
@@ -63,7 +80,7 @@ export function openEventStream(
     }
     subs.push(parsed.data);
   }
-  o.router.subscribe(conn, subs, lastEventId);
+  await o.router.subscribe(conn, subs, lastEventId);
 }
 
 export async function subscribeOnStream(
@@ -73,9 +90,9 @@ export async function subscribeOnStream(
   o: SyncRouteOptions,
 ): Promise<void> {
   const { conn, body } = await onOpenStream(req, query, o, subscribeRequestSchema, 'subscribe');
-  // Errors for the subscription itself travel on the stream, where the client already handles them.
-  o.router.subscribe(conn, [body.subscription]);
   sendJson(res, 200, { ok: true });
+  // Errors for the subscription itself travel on the stream, where the client already handles them.
+  await o.router.subscribe(conn, [body.subscription]);
 }
 
 export async function unsubscribeOnStream(
@@ -96,18 +113,19 @@ async function onOpenStream<T extends { connectionId: string }>(
   schema: z.ZodType<T, z.ZodTypeDef, unknown>,
   what: string,
 ): Promise<{ conn: SyncConnection; body: T }> {
+  const identity = await authenticate(req, query, o.gate);
   const clientId = clientIdOf(req, query);
   const parsed = schema.safeParse(await readJson(req, o.maxBodyBytes));
   if (!parsed.success) {
     throw new SynclineError('BAD_REQUEST', `invalid ${what} request: ${parsed.error.issues[0]?.message ?? ''}`);
   }
-  return { conn: connectionOf(o.hub, parsed.data.connectionId, clientId), body: parsed.data };
+  return { conn: connectionOf(o.hub, parsed.data.connectionId, clientId, identity.userId), body: parsed.data };
 }
 
-function connectionOf(hub: ConnectionHub, id: string, clientId: string): SyncConnection {
+function connectionOf(hub: ConnectionHub, id: string, clientId: string, userId: string): SyncConnection {
   const conn = hub.get(id);
-  // Another client's connection id is treated as unknown: ids are not capabilities to share.
-  if (!conn || conn.clientId !== clientId)
+  // Another client's or user's connection id is treated as unknown: ids are not capabilities to share.
+  if (!conn || conn.clientId !== clientId || conn.identity.userId !== userId)
     throw new SynclineError('NOT_FOUND', 'no open connection with that id for this client');
   return conn;
 }

@@ -9,6 +9,8 @@ export class RouterStats {
   replayedTransactions = 0;
   /** Instance predicate evaluations: with the routing index, proportional to matches, not to instances. */
   instancesEvaluated = 0;
+  /** Subscriptions taken away live (access rule stopped matching, or a refreshed token narrowed it). */
+  revocations = 0;
   routingMsTotal = 0;
 
   transaction(changes: number, connections: number, frames: number, ms: number): void {

@@ -1,5 +1,5 @@
 /**
- * Per table, which instances can a row possibly belong to?
+ * Per table, which instances (or access watches) can a row possibly match?
  *
  *   table ─► column ─► value key ─► instances   (filters with a top-level equality)
  *        └─► scan list                          (everything else)
@@ -8,27 +8,34 @@
  * predicate per instance. The predicate still decides; the index only narrows.
  */
 import type { Row } from '@syncline/protocol';
-import type { CollectionInstance } from '../collections/collection-instance.ts';
+import type { BoundFilter } from '../collections/filter/compile-filter.ts';
 import { valueKey } from '../collections/filter/compile-filter.ts';
+import type { TableInfo } from '../collections/table-info.ts';
 
-interface TableIndex {
-  byColumn: Map<string, { typeOid: number; values: Map<string, Set<CollectionInstance>> }>;
-  scan: Set<CollectionInstance>;
+/** Anything with a table and a bound filter: collection instances, access watches. */
+export interface Routable {
+  readonly table: TableInfo;
+  readonly bound: BoundFilter;
 }
 
-export class RoutingIndex {
-  private readonly tables = new Map<string, TableIndex>();
-  private readonly slot = new Map<CollectionInstance, { column: string; key: string } | null>();
+interface TableIndex<T> {
+  byColumn: Map<string, { typeOid: number; values: Map<string, Set<T>> }>;
+  scan: Set<T>;
+}
 
-  add(instance: CollectionInstance): void {
-    const t = this.table(instance.collection.table.qualified);
+export class RoutingIndex<T extends Routable> {
+  private readonly tables = new Map<string, TableIndex<T>>();
+  private readonly slot = new Map<T, { column: string; key: string } | null>();
+
+  add(instance: T): void {
+    const t = this.tableIndex(instance.table.qualified);
     const eq = instance.bound.equalities()[0] ?? null;
     this.slot.set(instance, eq);
     if (!eq) {
       t.scan.add(instance);
       return;
     }
-    const typeOid = instance.collection.table.columns.find((c) => c.name === eq.column)?.typeOid ?? 25;
+    const typeOid = instance.table.columns.find((c) => c.name === eq.column)?.typeOid ?? 25;
     let col = t.byColumn.get(eq.column);
     if (!col) t.byColumn.set(eq.column, (col = { typeOid, values: new Map() }));
     let set = col.values.get(eq.key);
@@ -36,8 +43,8 @@ export class RoutingIndex {
     set.add(instance);
   }
 
-  remove(instance: CollectionInstance): void {
-    const t = this.tables.get(instance.collection.table.qualified);
+  remove(instance: T): void {
+    const t = this.tables.get(instance.table.qualified);
     const eq = this.slot.get(instance);
     this.slot.delete(instance);
     if (!t) return;
@@ -53,7 +60,7 @@ export class RoutingIndex {
   }
 
   /** Every instance on `table`, for TRUNCATE and resync decisions. */
-  allFor(table: string): CollectionInstance[] {
+  allFor(table: string): T[] {
     const t = this.tables.get(table);
     if (!t) return [];
     const out = new Set(t.scan);
@@ -61,7 +68,7 @@ export class RoutingIndex {
     return [...out];
   }
 
-  candidates(table: string, row: Row | null, old: Row | null): Iterable<CollectionInstance> {
+  candidates(table: string, row: Row | null, old: Row | null): Iterable<T> {
     const t = this.tables.get(table);
     if (!t) return [];
     if (t.byColumn.size === 0) return t.scan;
@@ -78,7 +85,7 @@ export class RoutingIndex {
     return out;
   }
 
-  private table(name: string): TableIndex {
+  private tableIndex(name: string): TableIndex<T> {
     let t = this.tables.get(name);
     if (!t) this.tables.set(name, (t = { byColumn: new Map(), scan: new Set() }));
     return t;

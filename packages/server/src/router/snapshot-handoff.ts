@@ -10,6 +10,7 @@ import type pg from 'pg';
 import type { Logger } from 'pino';
 import type { SnapshotRow } from '@syncline/protocol';
 import type { CollectionInstance, SnapshotGuard, Subscriber } from '../collections/collection-instance.ts';
+import type { DbSessionOptions } from '../auth/user-transaction.ts';
 import { SnapshotJob } from '../collections/snapshot-job.ts';
 import { querySnapshot } from '../collections/snapshot-query.ts';
 import { SynclineError } from '../util/errors.ts';
@@ -19,6 +20,7 @@ const MAX_ATTEMPTS = 5;
 
 export interface HandoffContext {
   pool: pg.Pool;
+  db: DbSessionOptions;
   logger: Logger;
   stats: RouterStats;
   maxSnapshotBuffer: number;
@@ -39,7 +41,7 @@ export function startSnapshot(
   job.waiters.push(...waiters);
   instance.snapshot = job;
   ctx.stats.snapshotQueries++;
-  querySnapshot(ctx.pool, instance, ctx.maxSnapshotRows).then(
+  querySnapshot(ctx.pool, ctx.db, instance, ctx.maxSnapshotRows).then(
     (result) => {
       if (instance.snapshot !== job) return; // superseded (slot recreated)
       instance.snapshot = null;

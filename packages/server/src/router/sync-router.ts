@@ -35,6 +35,12 @@ import { changesFor } from './route-transaction.ts';
 import { RoutingIndex } from './routing-index.ts';
 import { tableResets } from './table-resets.ts';
 import { RouterStats } from './router-stats.ts';
+import { AccessWatches, loses } from './access-watches.ts';
+import { sendRevocation } from './revoke-rows.ts';
+import type { Identity } from '../auth/token-verifier.ts';
+import type { DbSessionOptions } from '../auth/user-transaction.ts';
+import { checkAccess } from '../auth/access-check.ts';
+import type { ResolvedSubscription } from '../collections/collection-registry.ts';
 
 export interface RouterOptions {
   registry: CollectionRegistry;
@@ -49,6 +55,8 @@ export interface RouterOptions {
   maxSnapshotRows: number;
   /** Most subscriptions on one connection. */
   maxSubscriptionsPerConnection: number;
+  /** How user queries run (role for RLS). */
+  db: DbSessionOptions;
 }
 
 interface Admitted {
@@ -62,15 +70,20 @@ export class SyncRouter implements BusConsumer {
   readonly log: TransactionLog;
   readonly stats = new RouterStats();
   private epoch: string | null = null;
-  private readonly index = new RoutingIndex();
+  private readonly index = new RoutingIndex<CollectionInstance>();
+  private readonly watches = new AccessWatches();
+  /** RLS narrows rows per user when queries run under a role: instances are then per user. */
+  private readonly perUser: boolean;
   private readonly instances = new Map<string, CollectionInstance>();
 
   private readonly handoff: HandoffContext;
 
   constructor(private readonly options: RouterOptions) {
     this.log = new TransactionLog(options.log);
+    this.perUser = options.db.role !== undefined;
     this.handoff = {
       pool: options.pool,
+      db: options.db,
       logger: options.logger,
       stats: this.stats,
       maxSnapshotBuffer: options.maxSnapshotBuffer,
@@ -93,6 +106,15 @@ export class SyncRouter implements BusConsumer {
     return this.instances.size;
   }
 
+  /** Binds a subscription for a user, as subscribe would (for differential sync). */
+  resolve(sub: Subscription, identity: Identity): ResolvedSubscription {
+    return this.options.registry.resolve(sub, identity, this.perUser);
+  }
+
+  accessWatchCount(): number {
+    return this.watches.size;
+  }
+
   // ── bus side ────────────────────────────────────────────────────────────
 
   onEpoch(e: StreamEpoch): void {
@@ -109,6 +131,10 @@ export class SyncRouter implements BusConsumer {
     this.log.append(tx);
     const cursor = this.headCursor() as string;
     const resets = tableResets(tx);
+
+    // Access first: a transaction that removes a user from a chat must not also
+    // deliver that chat's new messages to them.
+    for (const s of this.watches.revokedBy(tx)) this.revoke(s.conn, s.subId);
 
     // Live subscribers of those tables resync, and snapshots in flight start over
     // (whether the query saw the truncate or the new shape is not worth reasoning about).
@@ -152,17 +178,37 @@ export class SyncRouter implements BusConsumer {
   // ── connection side ─────────────────────────────────────────────────────
 
   /**
-   * Adds subscriptions to a connection. Problems with one subscription are
-   * reported on the connection (error or resync) and never affect the others.
-   * Those resuming from a cursor are replayed together, so the connection still
-   * gets one `changes` message per transaction.
+   * Adds subscriptions to a connection, as its current user. Problems with one
+   * subscription are reported on the connection (error or resync) and never
+   * affect the others. Access rules run first (queries, so asynchronous); the
+   * rest is synchronous, and those resuming from a cursor are replayed together
+   * so the connection still gets one `changes` message per transaction.
    */
-  subscribe(conn: SyncConnection, subs: Subscription[], fallbackCursor?: string): void {
+  async subscribe(
+    conn: SyncConnection,
+    subs: Subscription[],
+    fallbackCursor?: string,
+    onAdmitted?: (subId: string) => void,
+  ): Promise<void> {
+    const from = { epoch: this.epoch, lsn: this.log.head };
+    const identity = conn.identity;
+    const checked = await Promise.all(subs.map((sub) => this.authorize(conn, identity, sub)));
     const resuming: Resuming[] = [];
-    for (const sub of subs) {
+    for (const c of checked) {
       if (conn.closed) return;
-      const r = this.admit(conn, sub, fallbackCursor);
+      if (!c) continue;
+      if (conn.identity !== identity) {
+        // The token was refreshed while we checked: check again under the new one.
+        void this.subscribe(conn, [c.sub], fallbackCursor, onAdmitted);
+        continue;
+      }
+      if (this.revokedSince(from, c.resolved)) {
+        conn.error({ code: 'FORBIDDEN', message: 'access was revoked while subscribing', subscription: c.sub.id });
+        continue;
+      }
+      const r = this.admit(conn, c.sub, c.resolved, fallbackCursor);
       if (!r) continue;
+      onAdmitted?.(c.sub.id);
       if (r.after === null) this.joinSnapshot(r.instance, r.subscriber);
       else resuming.push(r as Resuming);
     }
@@ -175,8 +221,72 @@ export class SyncRouter implements BusConsumer {
     for (const r of active) r.instance.subscribers.add(r.subscriber);
   }
 
-  /** Validates one subscription and registers it on the connection; null if it was refused. */
-  private admit(conn: SyncConnection, sub: Subscription, fallbackCursor?: string): Admitted | null {
+  /** Resolves a subscription for a user and runs its access rule; null (after telling the client) if refused. */
+  private async authorize(
+    conn: SyncConnection,
+    identity: Identity,
+    sub: Subscription,
+  ): Promise<{ sub: Subscription; resolved: ResolvedSubscription } | null> {
+    try {
+      const resolved = this.options.registry.resolve(sub, identity, this.perUser);
+      await checkAccess(this.options.pool, this.options.db, identity, resolved);
+      return { sub, resolved };
+    } catch (e) {
+      const err = e instanceof SynclineError ? e : new SynclineError('INTERNAL', 'could not check access');
+      if (!(e instanceof SynclineError)) this.options.logger.error({ err: e }, 'access check failed');
+      conn.error({ code: err.code, message: err.message, subscription: sub.id });
+      return null;
+    }
+  }
+
+  /**
+   * Did a transaction routed while we were checking access take it away? The log
+   * holds every transaction since; if it no longer reaches back, assume yes.
+   */
+  private revokedSince(from: { epoch: string | null; lsn: bigint }, resolved: ResolvedSubscription): boolean {
+    const access = resolved.collection.access;
+    if (access?.kind !== 'exists' || !resolved.accessBound) return false;
+    if (from.epoch !== this.epoch || !this.log.covers(from.lsn)) return true;
+    const table = access.table.qualified;
+    for (const tx of this.log.since(from.lsn)) {
+      if (tx.truncated.includes(table)) return true;
+      for (const c of tx.changes)
+        if (c.table === table && c.old && loses(resolved.accessBound, c.old, c.row)) return true;
+    }
+    return false;
+  }
+
+  /**
+   * A new token for the same user: every subscription is checked again under it.
+   * One whose rows would differ resyncs; one no longer allowed is revoked.
+   */
+  async refreshIdentity(conn: SyncConnection, identity: Identity): Promise<void> {
+    conn.identity = identity;
+    for (const [subId, s] of [...conn.subscriptions]) {
+      const sub = { id: subId, collection: s.instance.collection.name, params: s.params };
+      let resolved: ResolvedSubscription;
+      try {
+        resolved = this.options.registry.resolve(sub as Subscription, identity, this.perUser);
+        await checkAccess(this.options.pool, this.options.db, identity, resolved);
+      } catch {
+        if (conn.subscriptions.get(subId) === s) this.revoke(conn, subId);
+        continue;
+      }
+      if (conn.subscriptions.get(subId) !== s) continue;
+      if (resolved.instanceKey !== s.instance.key) {
+        conn.resync({ subscription: subId, reason: 'claims-changed' });
+        this.unsubscribe(conn, subId);
+      }
+    }
+  }
+
+  /** Registers an authorized subscription on the connection; null if it was refused. */
+  private admit(
+    conn: SyncConnection,
+    sub: Subscription,
+    resolved: ResolvedSubscription,
+    fallbackCursor?: string,
+  ): Admitted | null {
     this.unsubscribe(conn, sub.id);
     if (conn.subscriptions.size >= this.options.maxSubscriptionsPerConnection) {
       conn.error({
@@ -184,14 +294,6 @@ export class SyncRouter implements BusConsumer {
         message: `at most ${this.options.maxSubscriptionsPerConnection} subscriptions per connection`,
         subscription: sub.id,
       });
-      return null;
-    }
-    let resolved;
-    try {
-      resolved = this.options.registry.resolve(sub);
-    } catch (e) {
-      const err = e instanceof SynclineError ? e : new SynclineError('INTERNAL', 'could not resolve subscription');
-      conn.error({ code: err.code, message: err.message, subscription: sub.id });
       return null;
     }
     const cursorText = sub.cursor ?? fallbackCursor;
@@ -210,14 +312,27 @@ export class SyncRouter implements BusConsumer {
     }
     const instance = this.instanceFor(
       resolved.instanceKey,
-      () => new CollectionInstance(resolved.instanceKey, resolved.collection, resolved.bound),
+      () => new CollectionInstance(resolved.instanceKey, resolved.collection, resolved.bound, conn.identity),
     );
     const subscriber: Subscriber = { conn, subId: sub.id, guard: null };
-    conn.subscriptions.set(sub.id, { id: sub.id, instance, phase: after === null ? 'snapshot' : 'live', subscriber });
+    const access = resolved.collection.access;
+    const watch =
+      access?.kind === 'exists' && resolved.accessBound
+        ? this.watches.watch(`${resolved.instanceKey}#access`, access.table, resolved.accessBound, subscriber)
+        : null;
+    conn.subscriptions.set(sub.id, {
+      id: sub.id,
+      instance,
+      phase: after === null ? 'snapshot' : 'live',
+      subscriber,
+      params: resolved.params,
+      watch,
+    });
     return { instance, subscriber, after };
   }
 
   private joinSnapshot(instance: CollectionInstance, subscriber: Subscriber): void {
+    if (!instance.snapshot) instance.identity = subscriber.conn.identity; // freshest claims for the query
     if (instance.snapshot) {
       this.stats.snapshotsCoalesced++;
       instance.snapshot.waiters.push(subscriber);
@@ -231,6 +346,7 @@ export class SyncRouter implements BusConsumer {
     if (!s) return false;
     conn.subscriptions.delete(subId);
     s.instance.subscribers.delete(s.subscriber);
+    if (s.watch) this.watches.unwatch(s.watch, s.subscriber);
     if (s.instance.snapshot) {
       const w = s.instance.snapshot.waiters;
       const i = w.indexOf(s.subscriber);
@@ -238,6 +354,25 @@ export class SyncRouter implements BusConsumer {
     }
     this.dropIfIdle(s.instance);
     return true;
+  }
+
+  /** Takes a subscription away from its client: deletes for its rows, then FORBIDDEN. */
+  revoke(conn: SyncConnection, subId: string): void {
+    const s = conn.subscriptions.get(subId);
+    if (!s) return;
+    const wasLive = s.phase === 'live';
+    this.unsubscribe(conn, subId);
+    this.stats.revocations++;
+    void sendRevocation(
+      this.options.pool,
+      this.options.logger,
+      conn,
+      subId,
+      s.instance,
+      wasLive,
+      () => this.headCursor() as string,
+      this.options.maxSnapshotRows,
+    );
   }
 
   disconnect(conn: SyncConnection): void {

@@ -3,6 +3,7 @@ import type { SyncConnection } from './sync-connection.ts';
 
 export class ConnectionHub {
   private readonly byId = new Map<string, SyncConnection>();
+  private readonly perUser = new Map<string, number>();
   private timer: NodeJS.Timeout | null = null;
 
   constructor(readonly heartbeatMs: number) {}
@@ -14,10 +15,20 @@ export class ConnectionHub {
     this.timer.unref();
   }
 
+  /** Open streams of one user (bounded by maxConnectionsPerUser). */
+  countFor(userId: string): number {
+    return this.perUser.get(userId) ?? 0;
+  }
+
   add(conn: SyncConnection, onClose: () => void): void {
     this.byId.set(conn.id, conn);
+    const user = conn.identity.userId;
+    this.perUser.set(user, this.countFor(user) + 1);
     conn.onClose = () => {
       this.byId.delete(conn.id);
+      const left = this.countFor(user) - 1;
+      if (left > 0) this.perUser.set(user, left);
+      else this.perUser.delete(user);
       onClose();
     };
   }

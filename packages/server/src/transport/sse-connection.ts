@@ -2,14 +2,16 @@
 import type { ServerResponse } from 'node:http';
 import type { SseEventName } from '@syncline/protocol';
 import { SyncConnection } from './sync-connection.ts';
+import type { Identity } from '../auth/token-verifier.ts';
 
 export class SseConnection extends SyncConnection {
   constructor(
     private readonly res: ServerResponse,
     clientId: string,
     maxBufferedBytes: number,
+    identity: Identity,
   ) {
-    super(clientId, 'sse', maxBufferedBytes);
+    super(clientId, 'sse', maxBufferedBytes, identity);
     res.writeHead(200, {
       'Content-Type': 'text/event-stream; charset=utf-8',
       'Cache-Control': 'no-cache, no-transform',

@@ -17,12 +17,18 @@ import type {
 } from '@syncline/protocol';
 import type { CollectionInstance, Subscriber } from '../collections/collection-instance.ts';
 import type { InstanceChange } from '../router/route-transaction.ts';
+import type { AccessWatch } from '../router/access-watches.ts';
+import type { Identity } from '../auth/token-verifier.ts';
 
 export interface ConnSubscription {
   id: string;
   instance: CollectionInstance;
   phase: 'snapshot' | 'live';
   subscriber: Subscriber;
+  /** As subscribed, to check again under a refreshed token. */
+  params: Record<string, unknown>;
+  /** Live revocation watch of an `exists` access rule. */
+  watch: AccessWatch | null;
 }
 
 /** One subscription's share of a transaction. */
@@ -47,6 +53,8 @@ export abstract class SyncConnection {
     readonly clientId: string,
     readonly transport: 'sse' | 'ws',
     private readonly maxBufferedBytes: number,
+    /** Who is connected; replaced on token refresh. */
+    public identity: Identity,
   ) {}
 
   /** Bytes accepted but not yet flushed to the socket. */

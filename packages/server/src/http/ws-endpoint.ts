@@ -1,0 +1,185 @@
+/**
+ * `GET /v1/sync/ws`: the WebSocket transport.
+ *
+ *   upgrade ─► path + Origin check (HTTP 404/403) ─► handshake
+ *          ─► token (ERROR AUTH_FAILED + close 1008 if bad) ─► HELLO
+ *          ─► frames: size (1009, before buffering) → UTF-8 (1007) → rate → JSON → schema → handler
+ *
+ * A bad frame gets ERROR with a protocol code and changes nothing else: the
+ * connection and its subscriptions carry on.
+ */
+import type http from 'node:http';
+import type { Duplex } from 'node:stream';
+import { clientMessageSchema, PROTOCOL_VERSION, type ClientMessage } from '@syncline/protocol';
+import { WebSocketServer, type RawData, type WebSocket } from 'ws';
+import type { Logger } from 'pino';
+import type { SyncRouter } from '../router/sync-router.ts';
+import type { ConnectionHub } from '../transport/connection-hub.ts';
+import { TokenBucket } from '../transport/rate-limiter.ts';
+import { TokenLifetime } from '../transport/token-lifetime.ts';
+import { WsConnection } from '../transport/ws-connection.ts';
+import { SynclineError } from '../util/errors.ts';
+import { clientIdOf } from './client-identity.ts';
+import { authenticate, checkOrigin, type Gate } from './gate.ts';
+
+export interface WsOptions {
+  router: SyncRouter;
+  hub: ConnectionHub;
+  gate: Gate;
+  logger: Logger;
+  maxFrameBytes: number;
+  maxBufferedBytes: number;
+  maxConnectionsPerUser: number;
+  messagesPerSecond: number;
+  tokenWarningSec: number;
+}
+
+/** Frames a client may send before authentication finishes; more closes the socket. */
+const MAX_EARLY_FRAMES = 16;
+
+export function attachWebSocket(server: http.Server, o: WsOptions): WebSocketServer {
+  const wss = new WebSocketServer({ noServer: true, maxPayload: o.maxFrameBytes, perMessageDeflate: false });
+  server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    if (url.pathname !== '/v1/sync/ws') return refuse(socket, 404, 'Not Found');
+    try {
+      checkOrigin(req, o.gate);
+    } catch {
+      return refuse(socket, 403, 'Forbidden');
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => accept(ws, req, url.searchParams, o));
+  });
+  return wss;
+}
+
+function refuse(socket: Duplex, status: number, text: string): void {
+  socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+}
+
+function accept(ws: WebSocket, req: http.IncomingMessage, query: URLSearchParams, o: WsOptions): void {
+  ws.on('error', () => {}); // 1009/1007 and resets: ws closes the socket itself
+  const early: Array<[RawData, boolean]> = [];
+  const queue = (data: RawData, isBinary: boolean) => {
+    if (early.push([data, isBinary]) > MAX_EARLY_FRAMES) ws.close(1008, 'wait for HELLO');
+  };
+  ws.on('message', queue);
+  const fail = (code: string, message: string) => {
+    ws.send(JSON.stringify({ type: 'ERROR', code, message }));
+    ws.close(1008, code);
+  };
+  void (async () => {
+    try {
+      const identity = await authenticate(req, query, o.gate);
+      const clientId = clientIdOf(req, query);
+      if (o.hub.countFor(identity.userId) >= o.maxConnectionsPerUser) {
+        return fail('RATE_LIMITED', `at most ${o.maxConnectionsPerUser} open streams per user`);
+      }
+      if (ws.readyState !== ws.OPEN) return;
+      const conn = new WsConnection(ws, clientId, o.maxBufferedBytes, identity);
+      const lifetime = new TokenLifetime(conn, o.tokenWarningSec, (expiresIn) =>
+        conn.sendType('TOKEN_EXPIRING_SOON', { expiresIn }),
+      );
+      lifetime.schedule(identity.expiresAt);
+      o.hub.add(conn, () => {
+        lifetime.cancel();
+        o.router.disconnect(conn);
+      });
+      conn.hello({ connectionId: conn.id, protocol: PROTOCOL_VERSION, heartbeatMs: o.hub.heartbeatMs });
+      const session = new WsSession(conn, lifetime, o);
+      ws.off('message', queue);
+      ws.on('message', (data, isBinary) => session.onFrame(data, isBinary));
+      for (const [data, isBinary] of early) session.onFrame(data, isBinary);
+    } catch (e) {
+      const err = e instanceof SynclineError ? e : new SynclineError('INTERNAL', 'could not open the stream');
+      fail(err.code, err.message);
+    }
+  })();
+}
+
+/** One authenticated socket's inbound side. */
+class WsSession {
+  private readonly bucket: TokenBucket;
+
+  constructor(
+    private readonly conn: WsConnection,
+    private readonly lifetime: TokenLifetime,
+    private readonly o: WsOptions,
+  ) {
+    this.bucket = new TokenBucket({ rate: o.messagesPerSecond, burst: o.messagesPerSecond * 2 });
+  }
+
+  onFrame(data: RawData, isBinary: boolean): void {
+    if (!this.bucket.take()) return this.conn.error({ code: 'RATE_LIMITED', message: 'too many messages; slow down' });
+    if (isBinary)
+      return this.conn.error({ code: 'BAD_REQUEST', message: 'binary frames are not accepted; send JSON text' });
+    let json: unknown;
+    try {
+      json = JSON.parse(rawText(data));
+    } catch {
+      return this.conn.error({ code: 'BAD_REQUEST', message: 'frame is not valid JSON' });
+    }
+    const parsed = clientMessageSchema.safeParse(json);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      const sub = (json as { subscription?: { id?: unknown } } | null)?.subscription?.id;
+      return this.conn.error({
+        code: 'BAD_REQUEST',
+        message: `invalid message: ${issue ? `${issue.path.join('.') || 'type'} ${issue.message}` : 'unknown shape'}`,
+        ...(typeof sub === 'string' && sub.length <= 128 ? { subscription: sub } : {}),
+      });
+    }
+    this.handle(parsed.data).catch((err: unknown) => {
+      this.o.logger.error({ err }, 'websocket message failed');
+      this.conn.error({ code: 'INTERNAL', message: 'internal error' });
+    });
+  }
+
+  private async handle(m: ClientMessage): Promise<void> {
+    const { conn, o } = this;
+    switch (m.type) {
+      case 'SUBSCRIBE':
+        return o.router.subscribe(conn, [m.subscription], undefined, (id) =>
+          conn.sendType('SUBSCRIBED', { id, count: conn.subscriptions.size }),
+        );
+      case 'UNSUBSCRIBE':
+        o.router.unsubscribe(conn, m.id);
+        return;
+      case 'UNSUBSCRIBE_ALL':
+        o.router.disconnect(conn);
+        return;
+      case 'PING':
+        conn.sendType('PONG');
+        return;
+      case 'TOKEN_REFRESH':
+        return this.refresh(m.token);
+      case 'PRESENCE_SET':
+      case 'PRESENCE_LEAVE':
+        conn.error({ code: 'BAD_REQUEST', message: 'presence is not available on this server yet' });
+        return;
+    }
+  }
+
+  private async refresh(token: string): Promise<void> {
+    const { conn, o } = this;
+    let identity;
+    try {
+      identity = await o.gate.verify(token);
+    } catch (e) {
+      conn.error({ code: 'AUTH_FAILED', message: e instanceof Error ? e.message : 'invalid token' });
+      conn.close();
+      return;
+    }
+    if (identity.userId !== conn.identity.userId) {
+      conn.error({ code: 'AUTH_FAILED', message: 'a refreshed token must be for the same user' });
+      conn.close();
+      return;
+    }
+    this.lifetime.schedule(identity.expiresAt);
+    await o.router.refreshIdentity(conn, identity);
+  }
+}
+
+function rawText(data: RawData): string {
+  if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
+  return Buffer.from(data as ArrayBuffer).toString('utf8');
+}
