@@ -1,31 +1,29 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SynclineServer } from '../src/server.ts';
 import { COLLECTIONS, SCHEMA } from './fixtures.ts';
-import { SseReader, eventsUrl } from './sse-reader.ts';
+import { TRANSPORTS, openStream, type StreamReader } from './stream-reader.ts';
 import type { TestDatabase } from './test-database.ts';
 import { createTestDatabase } from './test-database.ts';
 import { startTestServer } from './test-server.ts';
 
-let db: TestDatabase;
-let server: SynclineServer;
-
-beforeAll(async () => {
-  db = await createTestDatabase(SCHEMA);
-  server = await startTestServer(db, COLLECTIONS);
-});
-afterAll(async () => {
-  await server?.stop();
-  await db?.drop();
-});
-
-function open(subs: object[], extra: Record<string, string> = {}) {
-  return new SseReader(eventsUrl(server.url, `c${Math.random().toString(36).slice(2)}`, subs, extra));
-}
-
-const snapshotDone = (id: string) => (r: SseReader) =>
+const snapshotDone = (id: string) => (r: StreamReader) =>
   r.of('snapshot').some((e) => e.data.subscription === id && e.data.done);
 
-describe('core pipeline over SSE', () => {
+// One suite, two transports: the same messages must arrive over SSE and WebSocket.
+// Each transport gets its own database and server, so the assertions stay exact.
+describe.each(TRANSPORTS)('core pipeline over %s', (transport) => {
+  let db: TestDatabase;
+  let server: SynclineServer;
+  beforeAll(async () => {
+    db = await createTestDatabase(SCHEMA);
+    server = await startTestServer(db, COLLECTIONS);
+  });
+  afterAll(async () => {
+    await server?.stop();
+    await db?.drop();
+  });
+  const open = (subs: object[]) => openStream(transport, server.url, `c${Math.random().toString(36).slice(2)}`, subs);
+
   it('sends hello, then a snapshot, then direct-SQL insert/update/delete with the right op and row', async () => {
     await db.query(`INSERT INTO item (id, status, big, amount) VALUES ('a1', 'open', 9007199254740993, 12.50)`);
     const r = open([{ id: 'all', collection: 'items_all' }]);
@@ -57,7 +55,7 @@ describe('core pipeline over SSE', () => {
     expect(ops).toEqual([['insert:a2'], ['update:a2'], ['delete:a1']]);
     const upd = r.of('changes')[1]?.data.changes[0];
     expect(upd).toMatchObject({ collection: 'all', row: { id: 'a2', body: 'x', version: 2 }, version: 2 });
-    // every changes event carries its cursor as the SSE id
+    // every changes event carries its cursor (SSE: as the event id)
     for (const e of r.of('changes')) expect(e.id).toBe(e.data.cursor);
     r.close();
   });

@@ -66,7 +66,7 @@ export class SseReader {
     for (const f of w) f();
   }
 
-  of(event: SseEventName): RawEvent[] {
+  of(event: string): RawEvent[] {
     return this.events.filter((e) => e.event === event);
   }
 

@@ -65,7 +65,11 @@ export function createHttpServer(
   handler: (req: IncomingMessage, res: ServerResponse) => void,
   timeouts: { headersTimeoutMs: number; requestTimeoutMs: number },
 ): http.Server {
-  const server = http.createServer(handler);
+  // Timeouts are checked on this interval; the default (30 s) would let a slow client linger.
+  const server = http.createServer(
+    { connectionsCheckingInterval: Math.min(1_000, timeouts.headersTimeoutMs) },
+    handler,
+  );
   // Against slow-sending clients. requestTimeout bounds receiving the request only,
   // so long-lived SSE responses are unaffected.
   server.headersTimeout = timeouts.headersTimeoutMs;
