@@ -3,14 +3,22 @@
  * token (`{ claim: 'sub' }`), never from a param the client chose; RLS
  * (rls.ts) narrows the board collections per role.
  */
-import { defineCollections } from '@syncline/server';
+import { defineCollections, type AccessContext } from '@syncline/server';
 
 const ACTIVE = ['pending', 'accepted', 'in_progress', 'delivering'];
 const me = { claim: 'sub' } as const;
+const isDispatcher = ({ claims }: AccessContext) => claims['app_role'] === 'dispatcher';
 
 export const demoCollections = defineCollections([
-  { name: 'orders_active', table: 'order', filter: { in: ['status', ACTIVE] } },
-  { name: 'orders_history', table: 'order', filter: { in: ['status', ['delivered', 'cancelled']] } },
+  // The board: every active order, for dispatchers only (customers and drivers use their own lists).
+  { name: 'orders_active', table: 'order', filter: { in: ['status', ACTIVE] }, access: isDispatcher, shared: true },
+  {
+    name: 'orders_history',
+    table: 'order',
+    filter: { in: ['status', ['delivered', 'cancelled']] },
+    access: isDispatcher,
+    shared: true,
+  },
   { name: 'orders_my_customer', table: 'order', filter: { eq: ['customer_id', me] } },
   { name: 'orders_my_driver', table: 'order', filter: { eq: ['driver_id', me] } },
   {

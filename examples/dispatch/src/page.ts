@@ -69,8 +69,9 @@ let es = null;
 
 async function connect() {
   // Each user sees what RLS lets them see: the dispatcher everything, a customer their orders.
-  const { token } = await (await fetch('/demo/token?user=' + userSelect.value)).json();
-  const sub = { id: 'board', collection: 'orders_active' };
+  const { token, role } = await (await fetch('/demo/token?user=' + userSelect.value)).json();
+  const collection = role === 'dispatcher' ? 'orders_active' : role === 'driver' ? 'orders_my_driver' : 'orders_my_customer';
+  const sub = { id: 'board', collection };
   if (cursor) sub.cursor = cursor;
   const url = '/v1/sync/events?clientId=' + encodeURIComponent(clientId) + '&token=' + encodeURIComponent(token) +
     '&subscribe=' + encodeURIComponent(JSON.stringify(sub));

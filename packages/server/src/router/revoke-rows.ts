@@ -1,8 +1,12 @@
 /**
  * What a client is told when its access to a subscription is taken away: a
- * delete for every row of that subscription, then FORBIDDEN. The keys come
- * from the instance's own filter, read as the server (the user may no longer
- * be able to read them), right after the revocation.
+ * delete for every row it had, then FORBIDDEN — and nothing it did not have
+ * (not even the key of a row added by the revoking transaction).
+ *
+ * The keys come from the instance's own filter, read as the server (the user
+ * may no longer read them) after the revocation, corrected by the log: a key
+ * whose first change since then is an insert was not the client's; one whose
+ * first change is a delete or update was, even if it is gone now.
  */
 import type pg from 'pg';
 import type { Logger } from 'pino';
@@ -20,6 +24,8 @@ export async function sendRevocation(
   wasLive: boolean,
   headCursor: () => string,
   maxRows: number,
+  /** First change per key of this instance since the revocation (from the log). */
+  firstOpsSince: () => Map<string, 'insert' | 'update' | 'delete'>,
 ): Promise<void> {
   if (wasLive) {
     const { collection, bound } = instance;
@@ -33,12 +39,13 @@ export async function sendRevocation(
       });
       // Re-subscribed under the same id meanwhile: that subscription gets its own answer.
       if (!conn.closed && !conn.subscriptions.has(subId)) {
-        const changes = res.rows.map((r) => ({
-          op: 'delete' as const,
-          key: collection.keyOf(r),
-          row: null,
-          version: Number(r['version'] ?? 0),
-        }));
+        const had = new Map<string, number>(res.rows.map((r) => [collection.keyOf(r), Number(r['version'] ?? 0)]));
+        for (const [key, op] of firstOpsSince()) {
+          if (op === 'insert')
+            had.delete(key); // added after the revocation: never the client's
+          else if (!had.has(key)) had.set(key, 0); // the client had it; it is gone now
+        }
+        const changes = [...had].map(([key, version]) => ({ op: 'delete' as const, key, row: null, version }));
         if (changes.length > 0) conn.changes(headCursor(), [{ subId, instanceId: instance.id, changes }], new Map());
       }
     } catch (err) {

@@ -128,13 +128,14 @@ export class SyncRouter implements BusConsumer {
 
   onTransaction(tx: CapturedTransaction): void {
     const t0 = performance.now();
+    const previousHead = this.log.head;
     this.log.append(tx);
     const cursor = this.headCursor() as string;
     const resets = tableResets(tx);
 
     // Access first: a transaction that removes a user from a chat must not also
     // deliver that chat's new messages to them.
-    for (const s of this.watches.revokedBy(tx)) this.revoke(s.conn, s.subId);
+    for (const s of this.watches.revokedBy(tx)) this.revoke(s.conn, s.subId, previousHead);
 
     // Live subscribers of those tables resync, and snapshots in flight start over
     // (whether the query saw the truncate or the new shape is not worth reasoning about).
@@ -356,8 +357,11 @@ export class SyncRouter implements BusConsumer {
     return true;
   }
 
-  /** Takes a subscription away from its client: deletes for its rows, then FORBIDDEN. */
-  revoke(conn: SyncConnection, subId: string): void {
+  /**
+   * Takes a subscription away from its client: deletes for its rows, then
+   * FORBIDDEN. `since`: the stream position the client's rows are at.
+   */
+  revoke(conn: SyncConnection, subId: string, since = this.log.head): void {
     const s = conn.subscriptions.get(subId);
     if (!s) return;
     const wasLive = s.phase === 'live';
@@ -372,7 +376,21 @@ export class SyncRouter implements BusConsumer {
       wasLive,
       () => this.headCursor() as string,
       this.options.maxSnapshotRows,
+      () => this.firstOpsSince(s.instance, since),
     );
+  }
+
+  /** For each key of `instance` changed after `since`, its first change (insert, update or delete). */
+  private firstOpsSince(instance: CollectionInstance, since: bigint): Map<string, InstanceChange['op']> {
+    const first = new Map<string, InstanceChange['op']>();
+    if (!this.log.covers(since)) return first;
+    const table = instance.collection.table.qualified;
+    for (const tx of this.log.since(since)) {
+      const changes: InstanceChange[] = [];
+      for (const c of tx.changes) if (c.table === table) changesFor(instance, c, changes);
+      for (const c of changes) if (!first.has(c.key)) first.set(c.key, c.op);
+    }
+    return first;
   }
 
   disconnect(conn: SyncConnection): void {

