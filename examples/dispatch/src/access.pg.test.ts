@@ -13,6 +13,7 @@ import { TEST_SECRET, testToken } from '../../../packages/server/test/test-token
 import { stateOf } from '../../../packages/server/test/replay-state.ts';
 import { WsReader, wsUrl } from '../../../packages/server/test/ws-reader.ts';
 import { SseReader, eventsUrl } from '../../../packages/server/test/sse-reader.ts';
+import { eventually, watchedClient } from '../../../packages/server/test/client-harness.ts';
 import { demoCollections } from './collections.ts';
 import { DEMO_RLS, DEMO_ROLE } from './rls.ts';
 import { DEMO_SCHEMA } from './schema.ts';
@@ -261,6 +262,28 @@ describe('token lifetime', () => {
     const sse = new SseReader(eventsUrl(server.url, 'expiring-sse', [], { token: as(dana, 'dispatcher', 2) }));
     await sse.done;
     expect(sse.of('error').map((e) => e.data.code)).toEqual(['AUTH_FAILED']);
+  });
+
+  it('SSE with the real client: an expired token ends the stream, and a token function reconnects and resumes', async () => {
+    let minted = 0;
+    const c = watchedClient(server.url, [{ id: 'notes', collection: 'user_notifications' }], () => {
+      minted++;
+      return as(alice, 'customer', 2);
+    });
+    await c.subs['notes']?.ready();
+    await new Promise((res) => setTimeout(res, 3_000)); // past the first token's exp: AUTH_FAILED, reconnect
+    const n = await db.query<{ id: string }>(
+      `INSERT INTO notification (user_id, kind, body) VALUES ($1, 'x', 'after expiry') RETURNING id`,
+      [alice],
+    );
+    await eventually(
+      () => c.subs['notes']?.get(n.rows[0]?.id as string) !== undefined,
+      10_000,
+      'change after reconnect',
+    );
+    expect(minted).toBeGreaterThanOrEqual(2);
+    expect(c.client.state).not.toBe('closed');
+    await c.client.close();
   });
 
   it('a refresh that narrows access revokes what is no longer allowed, and a token for another user is refused', async () => {

@@ -38,8 +38,12 @@ export class SyncClient {
   private lastError: ErrorMessage | undefined;
   private idCounter = 0;
 
+  /** A token function can mint a fresh token, so an expired one is worth a reconnect. */
+  private readonly refreshableToken: boolean;
+
   constructor(options: SyncClientOptions) {
     this.clientId = options.clientId ?? randomId();
+    this.refreshableToken = typeof options.token === 'function';
     const fetch = options.fetch ?? globalFetch;
     this.registry = new SubscriptionRegistry(this.statsData, (event) => this.emitter.emit('transaction', event));
     this.server = new ServerSubscriptions({
@@ -153,7 +157,9 @@ export class SyncClient {
     if (sub) sub.fail(error);
     if (error.subscription === undefined || error.code === 'AUTH_FAILED') this.lastError = error;
     // Retrying with the same credentials cannot succeed; the app must create a new client.
-    if (error.code === 'AUTH_FAILED') this.stream.fail(error);
+    // With a token function the next connect asks it for a new token (the usual case: the
+    // token expired); if the server refuses that one too, the 401 stops the stream.
+    if (error.code === 'AUTH_FAILED' && !this.refreshableToken) this.stream.fail(error);
     this.emitter.emit('error', error);
   }
 
