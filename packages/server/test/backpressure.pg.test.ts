@@ -4,6 +4,8 @@
  * not mistaken for a slow consumer.
  */
 import http from 'node:http';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { SynclineServer } from '../src/server.ts';
 import { eventually } from './client-harness.ts';
@@ -13,11 +15,16 @@ import { createTestDatabase, type TestDatabase } from './test-database.ts';
 import { startTestServer } from './test-server.ts';
 import { testToken } from './test-token.ts';
 
+v8.setFlagsFromString('--expose-gc');
+const gc = vm.runInNewContext('gc') as () => void;
+
 let db: TestDatabase;
 let server: SynclineServer;
 beforeAll(async () => {
   db = await createTestDatabase(SCHEMA);
-  server = await startTestServer(db, COLLECTIONS, { limits: { maxBufferedBytes: 64 * 1024 } });
+  server = await startTestServer(db, COLLECTIONS, {
+    limits: { maxBufferedBytes: 1024 * 1024, logBytes: 8 * 1024 * 1024 },
+  });
 });
 afterAll(async () => {
   await server?.stop();
@@ -41,20 +48,53 @@ it('delivers a snapshot far larger than the send-buffer bound', async () => {
   await db.query('DELETE FROM note');
 });
 
-it('drops a client that stops reading, with MUST_RESYNC, instead of buffering without bound', async () => {
+it('drops a client that stops reading while 50 MB of changes are produced: heap stays bounded, it gets RESYNC, others keep up', async () => {
   const url = eventsUrl(server.url, 'stalled', [{ id: 'all', collection: 'items_all' }]);
-  let received = '';
   const res = await new Promise<http.IncomingMessage>((resolve) => http.get(url, resolve));
+  let received = '';
   res.once('data', (chunk: Buffer) => {
     received += chunk.toString();
     res.pause(); // stop reading: the kernel buffers fill, then the server's
   });
-  await eventually(async () => (await sseCount()) === 1, 10_000, 'connected');
-  const big = 'x'.repeat(20_000);
-  for (let i = 0; i < 400 && (await sseCount()) > 0; i++) {
-    await db.query(`INSERT INTO item (id, status, body) VALUES ($1, 'open', $2)`, [`bp${i}`, big]);
+  // The bystander only counts: it must not hold 50 MB itself, or it would be what we measure.
+  let fastChanges = 0;
+  let tailText = '';
+  const fastRes = await new Promise<http.IncomingMessage>((resolve) =>
+    http.get(eventsUrl(server.url, 'fast', [{ id: 'all', collection: 'items_all' }]), resolve),
+  );
+  fastRes.on('data', (c: Buffer) => {
+    const text = tailText + c.toString('latin1');
+    fastChanges += text.split('event: changes\n').length - 1;
+    tailText = text.slice(-20);
+    if (tailText.includes('event: changes\n')) fastChanges -= 1; // counted again next chunk
+  });
+  await eventually(async () => (await sseCount()) === 2, 10_000, 'both connected');
+
+  // Retained memory, not garbage awaiting collection: measure after a full GC.
+  const heap = () => {
+    gc();
+    const m = process.memoryUsage();
+    return m.heapUsed + m.arrayBuffers;
+  };
+  const before = heap();
+  let peak = before;
+  const row = 'y'.repeat(25_000);
+  const transactions = 200; // 10 rows × 25 KB each: 50 MB of row text through the server
+  for (let i = 0; i < transactions; i++) {
+    await db.query(
+      `INSERT INTO item (id, status, body) SELECT 'bp' || $1 || '-' || g, 'open', $2 FROM generate_series(1, 10) g`,
+      [i, row],
+    );
+    peak = Math.max(peak, heap());
   }
-  await eventually(async () => (await sseCount()) === 0, 20_000, 'the stalled connection to be dropped');
+  await eventually(() => fastChanges >= transactions, 30_000, 'the fast client got every transaction');
+  peak = Math.max(peak, heap());
+  await eventually(async () => (await sseCount()) === 1, 20_000, 'the stalled connection to be dropped');
+  // Bounded by configuration (1 MB send buffer, 8 MB resume log), not by what was produced.
+  const grewMb = (peak - before) / 2 ** 20;
+  console.log(`retained heap grew at most ${grewMb.toFixed(1)} MB while 50 MB went through`);
+  expect(grewMb).toBeLessThan(40);
+
   res.resume();
   const tail = await new Promise<string>((resolve) => {
     let rest = '';
@@ -62,5 +102,6 @@ it('drops a client that stops reading, with MUST_RESYNC, instead of buffering wi
     res.on('end', () => resolve(rest));
     res.on('error', () => resolve(rest));
   });
-  expect(received + tail).toContain('"code":"MUST_RESYNC"');
-}, 60_000);
+  expect(received + tail).toContain('event: resync\ndata: {"subscription":"all","reason":"buffer-overflow"}');
+  fastRes.destroy();
+}, 120_000);

@@ -65,3 +65,16 @@ describe('cursor', () => {
       expect(decodeCursor(bad)).toBeNull();
   });
 });
+
+describe('transaction log memory', () => {
+  it('releases dropped transactions at once, not at the next compaction', () => {
+    const log = new TransactionLog({ maxTransactions: 2, maxBytes: 1 << 30 });
+    log.reset(0n);
+    const first = tx(1n);
+    log.append(first);
+    for (let i = 2n; i <= 5n; i++) log.append(tx(i));
+    expect([...log.since(0n)].map((t) => t.lsn)).toEqual([4n, 5n]);
+    // Nothing in the log still points at a dropped transaction, so it can be collected.
+    expect((log as unknown as { entries: unknown[] }).entries.includes(first)).toBe(false);
+  });
+});

@@ -15,7 +15,8 @@ export interface LogLimits {
 }
 
 export class TransactionLog {
-  private entries: CapturedTransaction[] = [];
+  /** Dropped entries are set to undefined at once (released), and the array compacted now and then. */
+  private entries: Array<CapturedTransaction | undefined> = [];
   private sizes: number[] = [];
   private start = 0;
   private bytes = 0;
@@ -51,7 +52,7 @@ export class TransactionLog {
     this.head = tx.lsn;
     while (this.size > this.limits.maxTransactions || (this.bytes > this.limits.maxBytes && this.size > 1))
       this.dropOldest();
-    if (this.start > 1024 && this.start * 2 > this.entries.length) this.compact();
+    if (this.start > 64 && this.start * 2 > this.entries.length) this.compact();
   }
 
   /** Transactions with lsn > after, oldest first. Caller must check `covers(after)` first. */
@@ -72,6 +73,7 @@ export class TransactionLog {
 
   private dropOldest(): void {
     const tx = this.entries[this.start] as CapturedTransaction;
+    this.entries[this.start] = undefined;
     this.bytes -= this.sizes[this.start] ?? 0;
     this.start++;
     this.floor = tx.lsn;

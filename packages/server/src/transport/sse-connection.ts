@@ -4,6 +4,9 @@ import type { SseEventName } from '@syncline/protocol';
 import { SyncConnection } from './sync-connection.ts';
 import type { Identity } from '../auth/token-verifier.ts';
 
+/** How long a closed stream may take to drain before its socket is destroyed. */
+const CLOSE_GRACE_MS = 10_000;
+
 export class SseConnection extends SyncConnection {
   constructor(
     private readonly res: ServerResponse,
@@ -40,5 +43,8 @@ export class SseConnection extends SyncConnection {
 
   protected endTransport(): void {
     if (!this.res.writableEnded) this.res.end();
+    // What is still buffered is freed when the client reads it; one that never does
+    // is cut off, so an abandoned socket cannot pin its buffer.
+    setTimeout(() => this.res.destroy(), CLOSE_GRACE_MS).unref();
   }
 }

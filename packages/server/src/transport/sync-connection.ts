@@ -120,11 +120,12 @@ export abstract class SyncConnection {
   private push(frame: Buffer): void {
     this.writeFrame(frame);
     if (this.bufferedBytes - this.snapshotBytes > this.maxBufferedBytes) {
-      // A slow consumer must not grow our memory: it is told to resync and dropped.
-      // It reconnects with its cursors and resumes from the log, or resyncs if the log moved on.
-      this.writeFrame(
-        this.frame('error', JSON.stringify({ code: 'MUST_RESYNC', message: 'send buffer full: reconnect and resume' })),
-      );
+      // A slow consumer must not grow our memory: each subscription is told to resync and
+      // the connection is dropped, releasing its buffer. When the client reads again it
+      // finds the RESYNCs, reconnects and starts its subscriptions over.
+      for (const id of this.subscriptions.keys()) {
+        this.writeFrame(this.frame('resync', JSON.stringify({ subscription: id, reason: 'buffer-overflow' })));
+      }
       this.close();
     }
   }
