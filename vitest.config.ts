@@ -28,7 +28,11 @@ export default defineConfig({
       {
         test: {
           name: 'pg',
-          include: ['packages/*/src/**/*.pg.test.ts', 'packages/*/test/**/*.pg.test.ts', 'examples/*/src/**/*.pg.test.ts'],
+          include: [
+            'packages/*/src/**/*.pg.test.ts',
+            'packages/*/test/**/*.pg.test.ts',
+            'examples/*/src/**/*.pg.test.ts',
+          ],
           globalSetup: ['packages/server/test/global-postgres.ts'],
           testTimeout: 60_000,
           hookTimeout: 60_000,
