@@ -4,36 +4,32 @@
  * can run over both transports. Subscriptions go out as SUBSCRIBE after HELLO.
  */
 import WebSocket from 'ws';
-import type { RawEvent } from './sse-reader.ts';
+import { RecordedEvents } from './recorded-events.ts';
 import { testToken } from './test-token.ts';
 
-export class WsReader {
-  readonly events: RawEvent[] = [];
-  ended = false;
+export class WsReader extends RecordedEvents {
   closeCode: number | null = null;
   readonly ws: WebSocket;
-  private waiters: Array<() => void> = [];
 
   constructor(url: string, subs: object[] = [], options: WebSocket.ClientOptions = {}) {
+    super();
     this.ws = new WebSocket(url, options);
     this.ws.on('message', (data) => {
       const msg = JSON.parse(data.toString()) as { type: string } & Record<string, unknown>;
       const { type, ...rest } = msg;
       const event = type.toLowerCase();
-      this.events.push({
-        event: event as RawEvent['event'],
+      this.record({
+        event,
         data: rest,
         ...(typeof rest['cursor'] === 'string' && (event === 'changes' || event === 'ack')
           ? { id: rest['cursor'] }
           : {}),
       });
       if (type === 'HELLO') for (const s of subs) this.send({ type: 'SUBSCRIBE', subscription: s });
-      this.notify();
     });
     this.ws.on('close', (code) => {
       this.closeCode = code;
-      this.ended = true;
-      this.notify();
+      this.finish();
     });
     this.ws.on('error', () => {});
   }
@@ -41,30 +37,6 @@ export class WsReader {
   send(frame: object | string | Buffer): void {
     if (this.ws.readyState !== WebSocket.OPEN) return;
     this.ws.send(typeof frame === 'string' || Buffer.isBuffer(frame) ? frame : JSON.stringify(frame));
-  }
-
-  of(event: string): RawEvent[] {
-    return this.events.filter((e) => e.event === event);
-  }
-
-  async until(pred: (r: WsReader) => boolean, ms = 10_000, what = 'condition'): Promise<void> {
-    const deadline = Date.now() + ms;
-    while (!pred(this)) {
-      if (this.ended)
-        throw new Error(
-          `socket closed (${this.closeCode}) before ${what}; events: ${JSON.stringify(this.events).slice(-2000)}`,
-        );
-      const left = deadline - Date.now();
-      if (left <= 0)
-        throw new Error(`timed out waiting for ${what}; events: ${JSON.stringify(this.events).slice(-2000)}`);
-      await new Promise<void>((r) => {
-        const t = setTimeout(r, left);
-        this.waiters.push(() => {
-          clearTimeout(t);
-          r();
-        });
-      });
-    }
   }
 
   /** Resolves when the socket has closed. */
@@ -82,12 +54,6 @@ export class WsReader {
 
   close(): void {
     this.ws.close();
-  }
-
-  private notify(): void {
-    const w = this.waiters;
-    this.waiters = [];
-    for (const f of w) f();
   }
 }
 
