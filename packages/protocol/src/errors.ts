@@ -16,5 +16,6 @@ export type ErrorCode = (typeof ERROR_CODES)[number];
 
 /** Body of every HTTP error response: `{ error: { code, message } }`. */
 export interface ErrorBody {
-  error: { code: ErrorCode; message: string; subscription?: string };
+  /** `op`/`field` name the failing part of a write; `retryable` marks transient failures. */
+  error: { code: ErrorCode; message: string; subscription?: string; op?: number; field?: string; retryable?: boolean };
 }

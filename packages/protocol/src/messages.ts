@@ -101,3 +101,19 @@ export interface DiffSyncResponse {
   removed: string[];
   cursor: string;
 }
+
+/** A row a write returned: what the client may apply at once. `row` is null for a delete. */
+export interface WrittenRow {
+  table: string;
+  key: string;
+  row: Row | null;
+  version: number;
+}
+
+/** `POST /v1/mutate` 200 answer. `cursor` is the write's position in the stream (null when replayed). */
+export interface MutateResponse {
+  ok: true;
+  cursor: string | null;
+  rows: WrittenRow[];
+  replayed?: boolean;
+}

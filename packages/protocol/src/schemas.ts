@@ -63,3 +63,67 @@ export const diffSyncRequestSchema = z
   })
   .strict();
 export type DiffSyncRequest = z.infer<typeof diffSyncRequestSchema>;
+
+/** A row value in a write: JSON scalars, or any JSON for json/jsonb columns (checked against column types on the server). */
+const writeValueSchema: z.ZodType<unknown> = z.unknown();
+const tableNameSchema = z.string().min(1).max(128);
+const rowIdSchema = z.union([z.string().min(1).max(1024), z.number().finite()]);
+const columnNameSchema = z.string().min(1).max(128);
+const versionSchema = z.number().int().nonnegative();
+
+export const writeOpSchema = z.discriminatedUnion('type', [
+  z
+    .object({ type: z.literal('insert'), table: tableNameSchema, row: z.record(columnNameSchema, writeValueSchema) })
+    .strict(),
+  z
+    .object({
+      type: z.literal('set'),
+      table: tableNameSchema,
+      id: rowIdSchema,
+      key: columnNameSchema,
+      value: writeValueSchema,
+      expectedVersion: versionSchema.optional(),
+    })
+    .strict(),
+  z
+    .object({
+      type: z.literal('set-now'),
+      table: tableNameSchema,
+      id: rowIdSchema,
+      key: columnNameSchema,
+      expectedVersion: versionSchema.optional(),
+    })
+    .strict(),
+  z
+    .object({
+      type: z.literal('update'),
+      table: tableNameSchema,
+      id: rowIdSchema,
+      values: z.record(columnNameSchema, writeValueSchema),
+      expectedVersion: versionSchema.optional(),
+    })
+    .strict(),
+  z
+    .object({
+      type: z.literal('delete'),
+      table: tableNameSchema,
+      id: rowIdSchema,
+      expectedVersion: versionSchema.optional(),
+    })
+    .strict(),
+]);
+export type WriteOp = z.infer<typeof writeOpSchema>;
+
+const mutationBase = { clientId: clientIdSchema, mutationId: z.number().int().positive().max(Number.MAX_SAFE_INTEGER) };
+
+/** `POST /v1/mutate` with ops, all applied in one transaction. */
+export const mutateOpsRequestSchema = z
+  .object({ ...mutationBase, ops: z.array(writeOpSchema).min(1).max(100) })
+  .strict();
+/** `POST /v1/mutate` with a named mutator. */
+export const mutateMutatorRequestSchema = z
+  .object({ ...mutationBase, mutator: z.string().min(1).max(128), args: z.unknown().optional() })
+  .strict();
+/** Either; servers pick the schema by the presence of `ops`, so errors can name the op. */
+export const mutateRequestSchema = z.union([mutateOpsRequestSchema, mutateMutatorRequestSchema]);
+export type MutateRequest = z.infer<typeof mutateRequestSchema>;

@@ -7,6 +7,8 @@ import type { Logger } from 'pino';
 import type { CollectionDefinition } from './collections/collection-config.ts';
 import type { AuthOptions } from './auth/token-verifier.ts';
 import type { DbSessionOptions } from './auth/user-transaction.ts';
+import type { TableWriteRules } from './writes/write-rules.ts';
+import type { Mutator } from './writes/mutators.ts';
 
 export interface SynclineOptions {
   /** Postgres connection string (`DATABASE_URL`). */
@@ -41,6 +43,10 @@ export interface SynclineOptions {
    * defence in depth, not the gate.
    */
   allowedOrigins?: string[];
+  /** Per-table write rules for `POST /v1/mutate` ops; a table not listed takes no client writes. */
+  writes?: Record<string, TableWriteRules>;
+  /** Named mutators (`defineMutator`). */
+  mutators?: Mutator[];
 }
 
 export interface SynclineLimits {
@@ -82,6 +88,8 @@ export interface SynclineLimits {
   headersTimeoutMs: number;
   /** Time to receive a whole request (not the response: streams are unaffected). Default 30 s. */
   requestTimeoutMs: number;
+  /** Longest value one field of a write may hold: `BAD_REQUEST` naming op and field. Default 16 KiB. */
+  maxWriteValueBytes: number;
 }
 
 export const DEFAULT_LIMITS: SynclineLimits = {
@@ -104,4 +112,5 @@ export const DEFAULT_LIMITS: SynclineLimits = {
   tokenWarningSec: 60,
   headersTimeoutMs: 10_000,
   requestTimeoutMs: 30_000,
+  maxWriteValueBytes: 16 * 1024,
 };

@@ -12,3 +12,6 @@ export { signToken } from './auth/sign-token.ts';
 export type { AuthOptions, Identity } from './auth/token-verifier.ts';
 export type { DbSessionOptions } from './auth/user-transaction.ts';
 export type { AccessContext, AccessRule } from './collections/collection-config.ts';
+export { defineMutator, type Mutator, type MutatorFn, type MutatorTx, type MutatorUser } from './writes/mutators.ts';
+export { tagTransaction, type TagInput } from './writes/origin-tag.ts';
+export type { TableWriteRules, WriteRule, WriteRuleContext } from './writes/write-rules.ts';

@@ -23,6 +23,8 @@ import { createTokenVerifier } from './auth/token-verifier.ts';
 import { assertIdentifier } from './capture/replication-stream.ts';
 import type { Gate } from './http/gate.ts';
 import { attachWebSocket } from './http/ws-endpoint.ts';
+import { Writers } from './writes/writers.ts';
+import { SetupError } from './util/errors.ts';
 
 export interface SynclineServer {
   url: string;
@@ -48,6 +50,9 @@ export async function startSyncline(options: SynclineOptions): Promise<SynclineS
     await checkDatabase(pool);
     await installSyncline(pool, publication, CollectionRegistry.tablesOf(options.collections));
     const registry = await CollectionRegistry.load(pool, options.collections);
+    const writers = await Writers.load(pool, options.writes ?? {});
+    const mutators = new Map((options.mutators ?? []).map((m) => [m.name, m]));
+    if (mutators.size !== (options.mutators ?? []).length) throw new SetupError('two mutators share a name');
     const bus = new MemoryBus();
     const router = new SyncRouter({
       registry,
@@ -113,6 +118,14 @@ export async function startSyncline(options: SynclineOptions): Promise<SynclineS
         maxRows: limits.maxSnapshotRows,
         resolve: (sub, identity) => router.resolve(sub, identity),
         headCursor: () => router.headCursor() as string,
+      },
+      mutate: {
+        pool,
+        db,
+        writers,
+        mutators,
+        limits: { maxValueBytes: limits.maxWriteValueBytes },
+        awaitCursor: (clientId, mutationId) => router.awaitCursor(clientId, mutationId),
       },
       maxDiffSyncBodyBytes: limits.maxDiffSyncBodyBytes,
       headersTimeoutMs: limits.headersTimeoutMs,

@@ -8,11 +8,14 @@ import type { SyncRouteOptions } from './sync-routes.ts';
 import { openEventStream, subscribeOnStream, unsubscribeOnStream } from './sync-routes.ts';
 import type { DiffSyncContext } from '../router/diff-sync.ts';
 import { diffSyncRoute } from './diff-sync-route.ts';
+import { mutateRoute } from './mutate-route.ts';
+import type { MutateDeps } from '../writes/mutate.ts';
 import { authenticate } from './gate.ts';
 
 export interface HttpOptions extends SyncRouteOptions {
   logger: Logger;
   diff: DiffSyncContext;
+  mutate: MutateDeps;
   maxDiffSyncBodyBytes: number;
   headersTimeoutMs: number;
   requestTimeoutMs: number;
@@ -30,6 +33,8 @@ export function createHttpHandler(o: HttpOptions): (req: IncomingMessage, res: S
     'GET /v1/sync/events': (req, res, q) => openEventStream(req, res, q, o),
     'POST /v1/sync/subscribe': (req, res, q) => subscribeOnStream(req, res, q, o),
     'POST /v1/sync/unsubscribe': (req, res, q) => unsubscribeOnStream(req, res, q, o),
+    'POST /v1/mutate': (req, res, q) =>
+      mutateRoute(req, res, q, { gate: o.gate, deps: o.mutate, maxBodyBytes: o.maxBodyBytes }),
     'POST /v1/sync': (req, res, q) =>
       diffSyncRoute(req, res, q, { gate: o.gate, diff: o.diff, maxBodyBytes: o.maxDiffSyncBodyBytes }),
     'GET /v1/health': async (_req, res) => {

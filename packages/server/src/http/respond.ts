@@ -14,8 +14,8 @@ export function sendJson(res: ServerResponse, status: number, body: unknown): vo
 
 export function sendError(res: ServerResponse, err: unknown): void {
   const e = err instanceof SynclineError ? err : new SynclineError('INTERNAL', 'internal error');
-  const body: ErrorBody = { error: { code: e.code, message: e.message } };
-  if (!res.headersSent) sendJson(res, e.status, body);
+  const body: ErrorBody = { error: { code: e.code, message: e.message, ...e.details } };
+  if (!res.headersSent) sendJson(res, e.status, { ...body, ...e.body });
   else res.end();
 }
 

@@ -58,6 +58,7 @@ export async function openEventStream(
     lifetime.cancel();
     o.router.disconnect(conn);
   });
+  o.router.connect(conn);
   conn.hello({ connectionId: conn.id, protocol: PROTOCOL_VERSION, heartbeatMs: o.hub.heartbeatMs });
   const subs: Subscription[] = [];
   for (const raw of rawSubs) {

@@ -84,6 +84,7 @@ function accept(ws: WebSocket, req: http.IncomingMessage, query: URLSearchParams
         lifetime.cancel();
         o.router.disconnect(conn);
       });
+      o.router.connect(conn);
       conn.hello({ connectionId: conn.id, protocol: PROTOCOL_VERSION, heartbeatMs: o.hub.heartbeatMs });
       const session = new WsSession(conn, lifetime, o);
       ws.off('message', queue);
@@ -145,7 +146,7 @@ class WsSession {
         o.router.unsubscribe(conn, m.id);
         return;
       case 'UNSUBSCRIBE_ALL':
-        o.router.disconnect(conn);
+        o.router.unsubscribeAll(conn);
         return;
       case 'PING':
         conn.sendType('PONG');

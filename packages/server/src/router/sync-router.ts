@@ -34,6 +34,7 @@ import type { InstanceChange } from './route-transaction.ts';
 import { changesFor } from './route-transaction.ts';
 import { RoutingIndex } from './routing-index.ts';
 import { tableResets } from './table-resets.ts';
+import { mutationRefs, parseOriginTag, type OriginTag } from '../writes/origin-tag.ts';
 import { RouterStats } from './router-stats.ts';
 import { AccessWatches, loses } from './access-watches.ts';
 import { sendRevocation } from './revoke-rows.ts';
@@ -72,11 +73,18 @@ export class SyncRouter implements BusConsumer {
   private epoch: string | null = null;
   private readonly index = new RoutingIndex<CollectionInstance>();
   private readonly watches = new AccessWatches();
+  /** Open connections by client id: the initiator of a write gets an ack even with no matching rows. */
+  private readonly byClient = new Map<string, Set<SyncConnection>>();
+  /** Mutate requests waiting to learn their write's cursor (bounded by requests in flight). */
+  private readonly awaiting = new Map<string, Set<(cursor: string) => void>>();
   /** RLS narrows rows per user when queries run under a role: instances are then per user. */
   private readonly perUser: boolean;
   private readonly instances = new Map<string, CollectionInstance>();
 
   private readonly handoff: HandoffContext;
+  /** Table of each instance id, for matching a tag's returned rows. */
+  private readonly instanceTables = (id: number): string | undefined => this.instanceTable.get(id);
+  private readonly instanceTable = new Map<number, string>();
 
   constructor(private readonly options: RouterOptions) {
     this.log = new TransactionLog(options.log);
@@ -171,8 +179,25 @@ export class SyncRouter implements BusConsumer {
         entries.push({ subId: s.subId, instanceId: instance.id, changes });
       }
     }
+    const tag = parseOriginTag(tx.origins);
     const cache: FrameCache = new Map();
-    for (const [conn, entries] of perConnection) conn.changes(cursor, entries, cache);
+    if (!tag) {
+      for (const [conn, entries] of perConnection) conn.changes(cursor, entries, cache);
+    } else {
+      const mutations = mutationRefs(tag);
+      const initiators = this.byClient.get(tag.clientId) ?? new Set<SyncConnection>();
+      for (const [conn, entries] of perConnection)
+        if (!initiators.has(conn)) conn.changes(cursor, entries, cache, mutations);
+      // The initiator already has the rows its response returned: it gets the rest (a trigger's
+      // side effects), or just an ack that moves its cursor and confirms its mutations.
+      for (const conn of initiators) {
+        const rest = withoutReturnedRows(perConnection.get(conn) ?? [], tag, this.instanceTables);
+        if (rest.length > 0) conn.changes(cursor, rest, new Map(), mutations);
+        else conn.ack({ cursor, mutations });
+      }
+      for (const id of tag.mutationIds)
+        for (const f of [...(this.awaiting.get(`${tag.clientId}\u0000${id}`) ?? [])]) f(cursor);
+    }
     this.stats.transaction(tx.changes.length, perConnection.size, cache.size, performance.now() - t0);
   }
 
@@ -393,7 +418,44 @@ export class SyncRouter implements BusConsumer {
     return first;
   }
 
+  /** A new connection (any transport). */
+  connect(conn: SyncConnection): void {
+    let set = this.byClient.get(conn.clientId);
+    if (!set) this.byClient.set(conn.clientId, (set = new Set()));
+    set.add(conn);
+  }
+
+  /** Resolves with the cursor of the transaction tagged (clientId, mutationId), or null after `ms`. */
+  awaitCursor(clientId: string, mutationId: number, ms = 5_000): { promise: Promise<string | null>; cancel(): void } {
+    const key = `${clientId}\u0000${mutationId}`;
+    let settle: (v: string | null) => void = () => {};
+    const promise = new Promise<string | null>((resolve) => {
+      const onCursor = (cursor: string) => settle(cursor);
+      const timer = setTimeout(() => settle(null), ms);
+      timer.unref();
+      settle = (v) => {
+        clearTimeout(timer);
+        const set = this.awaiting.get(key);
+        set?.delete(onCursor);
+        if (set?.size === 0) this.awaiting.delete(key);
+        resolve(v);
+      };
+      let set = this.awaiting.get(key);
+      if (!set) this.awaiting.set(key, (set = new Set()));
+      set.add(onCursor);
+    });
+    return { promise, cancel: () => settle(null) };
+  }
+
+  /** Removes every subscription of a connection (it closed, or UNSUBSCRIBE_ALL). */
+  unsubscribeAll(conn: SyncConnection): void {
+    for (const id of [...conn.subscriptions.keys()]) this.unsubscribe(conn, id);
+  }
+
   disconnect(conn: SyncConnection): void {
+    const set = this.byClient.get(conn.clientId);
+    set?.delete(conn);
+    if (set && set.size === 0) this.byClient.delete(conn.clientId);
     for (const id of [...conn.subscriptions.keys()]) this.unsubscribe(conn, id);
   }
 
@@ -413,6 +475,7 @@ export class SyncRouter implements BusConsumer {
     if (!instance) {
       instance = create();
       this.instances.set(key, instance);
+      this.instanceTable.set(instance.id, instance.collection.table.qualified);
       this.index.add(instance);
     }
     return instance;
@@ -421,6 +484,7 @@ export class SyncRouter implements BusConsumer {
   private dropIfIdle(instance: CollectionInstance): void {
     if (!instance.idle || this.instances.get(instance.key) !== instance) return;
     this.instances.delete(instance.key);
+    this.instanceTable.delete(instance.id);
     this.index.remove(instance);
   }
 
@@ -442,4 +506,19 @@ export class SyncRouter implements BusConsumer {
     this.resyncSubscribers(instance, reason);
     this.dropIfIdle(instance);
   }
+}
+
+/** A connection's entries minus the changes whose (table, key, version) the initiator's response returned. */
+function withoutReturnedRows(
+  entries: ChangesEntry[],
+  tag: OriginTag,
+  tableOf: (instanceId: number) => string | undefined,
+): ChangesEntry[] {
+  const out: ChangesEntry[] = [];
+  for (const e of entries) {
+    const table = tableOf(e.instanceId);
+    const changes = e.changes.filter((c) => tag.rows.get(`${table}\u0000${c.key}`) !== c.version);
+    if (changes.length > 0) out.push({ ...e, changes });
+  }
+  return out;
 }

@@ -17,6 +17,22 @@ CREATE TABLE IF NOT EXISTS syncline.slot_epochs (
   epoch text NOT NULL,
   created_at timestamptz NOT NULL DEFAULT now()
 );
+-- Idempotent writes: which user a client id belongs to, its last applied mutation,
+-- and the answers to its recent mutations (older ones are pruned as new ones land).
+CREATE TABLE IF NOT EXISTS syncline.clients (
+  client_id text PRIMARY KEY,
+  user_id text NOT NULL,
+  last_mutation_id bigint NOT NULL DEFAULT 0,
+  updated_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE TABLE IF NOT EXISTS syncline.mutations (
+  client_id text NOT NULL,
+  mutation_id bigint NOT NULL,
+  status integer NOT NULL,
+  response jsonb NOT NULL,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (client_id, mutation_id)
+);
 CREATE OR REPLACE FUNCTION syncline.bump_version() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   IF TG_OP = 'INSERT' THEN

@@ -8,6 +8,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import type {
+  AckMessage,
+  MutationRef,
   ChangesMessage,
   ErrorMessage,
   HelloMessage,
@@ -84,14 +86,21 @@ export abstract class SyncConnection {
     this.send('ping', {});
   }
 
-  /** One `changes` message for one transaction, holding every change this connection may see. */
-  changes(cursor: string, entries: ChangesEntry[], cache: FrameCache): void {
+  ack(msg: AckMessage): void {
+    this.send('ack', msg);
+  }
+
+  /**
+   * One `changes` message for one transaction, holding every change this
+   * connection may see (and the mutations that caused it, when tagged).
+   */
+  changes(cursor: string, entries: ChangesEntry[], cache: FrameCache, mutations?: MutationRef[]): void {
     if (this.closed) return;
     let signature = this.transport;
     for (const e of entries) signature += `\u0001${e.subId}\u0002${e.instanceId}`;
     let frame = cache.get(signature);
     if (!frame) {
-      const msg: ChangesMessage = { cursor, changes: [] };
+      const msg: ChangesMessage = { cursor, changes: [], ...(mutations ? { mutations } : {}) };
       for (const e of entries) for (const c of e.changes) msg.changes.push({ collection: e.subId, ...c });
       frame = this.frame('changes', JSON.stringify(msg), cursor);
       cache.set(signature, frame);

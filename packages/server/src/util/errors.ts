@@ -17,13 +17,19 @@ const STATUS: Record<ErrorCode, number> = {
 export class SynclineError extends Error {
   override readonly name = 'SynclineError';
   readonly status: number;
+  /** Extra fields for the error object (`op`, `field`, `retryable`) … */
+  readonly details: Record<string, unknown>;
+  /** … and beside it in the body (`current` for a CONFLICT). */
+  readonly body: Record<string, unknown>;
   constructor(
     readonly code: ErrorCode,
     message: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; details?: Record<string, unknown>; body?: Record<string, unknown>; status?: number },
   ) {
     super(message, options);
-    this.status = STATUS[code];
+    this.status = options?.status ?? STATUS[code];
+    this.details = options?.details ?? {};
+    this.body = options?.body ?? {};
   }
 }
 
