@@ -11,6 +11,8 @@ import type { RunningPostgres } from '@syncline/server';
 import { demoCollections } from './collections.ts';
 import { startActivity } from './activity.ts';
 import { DEV_SECRET } from './demo-auth.ts';
+import { demoMutators } from './mutators.ts';
+import { demoWrites } from './writes.ts';
 import { demoRoutes } from './page.ts';
 import { DEMO_RLS, DEMO_ROLE } from './rls.ts';
 import { DEMO_SCHEMA } from './schema.ts';
@@ -43,6 +45,8 @@ async function main(): Promise<void> {
     port,
     auth: { jwtSecret: secret },
     db: { role: DEMO_ROLE },
+    mutators: demoMutators,
+    writes: demoWrites,
     fallback: demoRoutes(secret),
   });
   const activity = process.env['SYNCLINE_DEMO_ACTIVITY'] === '0' ? null : startActivity(pool);

@@ -10,6 +10,7 @@ export const DEMO_RLS = `
 DO $$ BEGIN CREATE ROLE ${DEMO_ROLE} NOLOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$;
 GRANT USAGE ON SCHEMA public TO ${DEMO_ROLE};
 GRANT SELECT ON "user", "order", chat, chat_message, notification TO ${DEMO_ROLE};
+GRANT UPDATE (read, version) ON notification TO ${DEMO_ROLE};
 
 CREATE OR REPLACE FUNCTION app_user_id() RETURNS text LANGUAGE sql STABLE AS
   $$ SELECT current_setting('request.jwt.claims', true)::json ->> 'sub' $$;
@@ -39,6 +40,8 @@ CREATE POLICY chat_message_as_member ON chat_message FOR SELECT USING (
 
 DROP POLICY IF EXISTS notification_own ON notification;
 CREATE POLICY notification_own ON notification FOR SELECT USING (user_id::text = app_user_id());
+DROP POLICY IF EXISTS notification_own_update ON notification;
+CREATE POLICY notification_own_update ON notification FOR UPDATE USING (user_id::text = app_user_id());
 DROP POLICY IF EXISTS user_readable ON "user";
 CREATE POLICY user_readable ON "user" FOR SELECT USING (true);
 `;

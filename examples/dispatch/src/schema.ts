@@ -56,4 +56,14 @@ CREATE TABLE IF NOT EXISTS notification (
   created_at timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX IF NOT EXISTS notification_user_idx ON notification(user_id);
+CREATE TABLE IF NOT EXISTS order_history (
+  id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+  order_id uuid NOT NULL REFERENCES "order"(id),
+  actor_id uuid NOT NULL REFERENCES "user"(id),
+  action text NOT NULL,
+  from_status text,
+  to_status text,
+  created_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX IF NOT EXISTS order_history_order_idx ON order_history(order_id);
 `;
