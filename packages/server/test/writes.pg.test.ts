@@ -176,8 +176,12 @@ describe('writes', () => {
     for (const r of [mine, theirs]) await r.until((x) => x.of('snapshot').filter((e) => e.data.done).length === 2);
 
     const id = fresh();
+    // Two ops on one row: the stream carries two changes; the response covers both.
     const a = await mutate('gus', 'c-gus', {
-      ops: [{ type: 'insert', table: 'item', row: { id, status: 'open', owner: 'gus' } }],
+      ops: [
+        { type: 'insert', table: 'item', row: { id, status: 'open', owner: 'gus' } },
+        { type: 'set', table: 'item', id, key: 'body', value: 'second' },
+      ],
     });
     await mine.until((x) => x.of('ack').length === 1);
     expect(mine.of('ack')[0]?.data).toEqual({
@@ -190,7 +194,10 @@ describe('writes', () => {
     expect(theirs.of('changes')[0]?.data).toMatchObject({
       cursor: a.body.cursor,
       mutations: [{ clientId: 'c-gus', mutationId: 1 }],
-      changes: [{ collection: 'all', op: 'insert', key: id }],
+      changes: [
+        { collection: 'all', op: 'insert', key: id, version: 1 },
+        { collection: 'all', op: 'update', key: id, version: 2 },
+      ],
     });
 
     // A note: its trigger bumps the counter in the same transaction. The initiator has no note

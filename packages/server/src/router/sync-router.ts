@@ -508,7 +508,7 @@ export class SyncRouter implements BusConsumer {
   }
 }
 
-/** A connection's entries minus the changes whose (table, key, version) the initiator's response returned. */
+/** A connection's entries minus the changes the initiator's response already covers. */
 function withoutReturnedRows(
   entries: ChangesEntry[],
   tag: OriginTag,
@@ -517,7 +517,12 @@ function withoutReturnedRows(
   const out: ChangesEntry[] = [];
   for (const e of entries) {
     const table = tableOf(e.instanceId);
-    const changes = e.changes.filter((c) => tag.rows.get(`${table}\u0000${c.key}`) !== c.version);
+    // The response holds the row at its returned version: every change up to that version is
+    // already on the client; a later one (a trigger touching the row again) is news.
+    const changes = e.changes.filter((c) => {
+      const returned = tag.rows.get(`${table}\u0000${c.key}`);
+      return returned === undefined || c.version > returned;
+    });
     if (changes.length > 0) out.push({ ...e, changes });
   }
   return out;

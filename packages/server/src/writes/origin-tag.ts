@@ -12,7 +12,7 @@ export const ORIGIN_PREFIX = 'syncline';
 export interface OriginTag {
   clientId: string;
   mutationIds: number[];
-  /** `table\u0000key` → version the initiator already has. */
+  /** `table\u0000key` → the highest version of that row the initiator's response returned. */
   rows: Map<string, number>;
 }
 
@@ -39,8 +39,10 @@ export function parseOriginTag(origins: Array<{ prefix: string; content: string 
     const j = JSON.parse(o.content) as { c: unknown; m: unknown; r: unknown };
     if (typeof j.c !== 'string' || !Array.isArray(j.m)) return null;
     const rows = new Map<string, number>();
-    for (const r of Array.isArray(j.r) ? (j.r as unknown[][]) : [])
-      rows.set(`${String(r[0])}\u0000${String(r[1])}`, Number(r[2]));
+    for (const r of Array.isArray(j.r) ? (j.r as unknown[][]) : []) {
+      const k = `${String(r[0])}\u0000${String(r[1])}`;
+      rows.set(k, Math.max(rows.get(k) ?? 0, Number(r[2])));
+    }
     return { clientId: j.c, mutationIds: j.m.map(Number), rows };
   } catch {
     return null;
