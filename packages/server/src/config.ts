@@ -9,6 +9,7 @@ import type { AuthOptions } from './auth/token-verifier.ts';
 import type { DbSessionOptions } from './auth/user-transaction.ts';
 import type { TableWriteRules } from './writes/write-rules.ts';
 import type { Mutator } from './writes/mutators.ts';
+import { defaultMaxStreams } from './transport/stream-capacity.ts';
 
 export interface SynclineOptions {
   /** Postgres connection string (`DATABASE_URL`). */
@@ -74,6 +75,12 @@ export interface SynclineLimits {
   poolSize: number;
   /** Open streams per user; more get 429 RATE_LIMITED. Default 20. */
   maxConnectionsPerUser: number;
+  /**
+   * Open streams in this process; more get 503 (WebSocket: ERROR RATE_LIMITED + close) so
+   * the process keeps file descriptors for health checks and the database. Default: the
+   * open-file limit minus 256 (10,000 where it cannot be read).
+   */
+  maxStreams: number;
   /** Inbound WebSocket frames per connection per second (burst ×2); over it: ERROR RATE_LIMITED. Default 50. */
   messagesPerSecond: number;
   /** HTTP requests per user per second (burst ×2); over it: 429 RATE_LIMITED. Default 20. */
@@ -105,6 +112,7 @@ export const DEFAULT_LIMITS: SynclineLimits = {
   snapshotPartRows: 500,
   poolSize: 10,
   maxConnectionsPerUser: 20,
+  maxStreams: defaultMaxStreams(),
   messagesPerSecond: 50,
   requestsPerSecond: 20,
   maxFrameBytes: 64 * 1024,

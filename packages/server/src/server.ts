@@ -131,6 +131,7 @@ export async function startSyncline(options: SynclineOptions): Promise<SynclineS
       headersTimeoutMs: limits.headersTimeoutMs,
       requestTimeoutMs: limits.requestTimeoutMs,
       maxConnectionsPerUser: limits.maxConnectionsPerUser,
+      maxStreams: limits.maxStreams,
       tokenWarningSec: limits.tokenWarningSec,
       maxBodyBytes: limits.maxBodyBytes,
       maxBufferedBytes: limits.maxBufferedBytes,
@@ -157,6 +158,7 @@ export async function startSyncline(options: SynclineOptions): Promise<SynclineS
       maxFrameBytes: limits.maxFrameBytes,
       maxBufferedBytes: limits.maxBufferedBytes,
       maxConnectionsPerUser: limits.maxConnectionsPerUser,
+      maxStreams: limits.maxStreams,
       messagesPerSecond: limits.messagesPerSecond,
       tokenWarningSec: limits.tokenWarningSec,
     });

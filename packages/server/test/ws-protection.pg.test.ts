@@ -226,3 +226,32 @@ describe('limits on a strict server', () => {
     expect(closed).toBe(true);
   });
 });
+
+describe('stream capacity', () => {
+  let small: SynclineServer;
+  let cdb: TestDatabase;
+  beforeAll(async () => {
+    cdb = await createTestDatabase(SCHEMA);
+    small = await startTestServer(cdb, COLLECTIONS, { limits: { maxStreams: 2 } });
+  });
+  afterAll(async () => {
+    await small?.stop();
+    await cdb?.drop();
+  });
+
+  it('refuses streams past maxStreams with 503 / RATE_LIMITED, and health still answers', async () => {
+    const a = new WsReader(wsUrl(small.url, 'cap-a', testToken('cap-a')));
+    const b = new SseReader(eventsUrl(small.url, 'cap-b', [], { token: testToken('cap-b') }));
+    await a.until((x) => x.of('hello').length === 1);
+    await b.until((x) => x.of('hello').length === 1);
+    const c = new WsReader(wsUrl(small.url, 'cap-c', testToken('cap-c')));
+    await c.closed();
+    expect(c.of('error')[0]?.data.code).toBe('RATE_LIMITED');
+    const d = await fetch(eventsUrl(small.url, 'cap-d', [], { token: testToken('cap-d') }));
+    expect(d.status).toBe(503);
+    expect(((await d.json()) as { error: { retryable: boolean } }).error.retryable).toBe(true);
+    expect((await fetch(new URL('/v1/health', small.url))).status).toBe(200);
+    a.close();
+    b.close();
+  });
+});

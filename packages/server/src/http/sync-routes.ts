@@ -29,6 +29,7 @@ export interface SyncRouteOptions {
   maxBufferedBytes: number;
   maxSubscriptionsPerConnection: number;
   maxConnectionsPerUser: number;
+  maxStreams: number;
   tokenWarningSec: number;
 }
 
@@ -44,6 +45,12 @@ export async function openEventStream(
   const rawSubs = query.getAll('subscribe');
   if (rawSubs.length > o.maxSubscriptionsPerConnection) {
     throw new SynclineError('TOO_LARGE', `at most ${o.maxSubscriptionsPerConnection} subscriptions per connection`);
+  }
+  if (o.hub.size >= o.maxStreams) {
+    throw new SynclineError('INTERNAL', 'this server holds as many streams as it can; try another node or later', {
+      status: 503,
+      details: { retryable: true },
+    });
   }
   if (o.hub.countFor(identity.userId) >= o.maxConnectionsPerUser) {
     throw new SynclineError('RATE_LIMITED', `at most ${o.maxConnectionsPerUser} open streams per user`);

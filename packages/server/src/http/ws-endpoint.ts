@@ -30,6 +30,7 @@ export interface WsOptions {
   maxFrameBytes: number;
   maxBufferedBytes: number;
   maxConnectionsPerUser: number;
+  maxStreams: number;
   messagesPerSecond: number;
   tokenWarningSec: number;
 }
@@ -71,6 +72,8 @@ function accept(ws: WebSocket, req: http.IncomingMessage, query: URLSearchParams
     try {
       const identity = await authenticate(req, query, o.gate);
       const clientId = clientIdOf(req, query);
+      if (o.hub.size >= o.maxStreams)
+        return fail('RATE_LIMITED', 'this server holds as many streams as it can; try another node or later');
       if (o.hub.countFor(identity.userId) >= o.maxConnectionsPerUser) {
         return fail('RATE_LIMITED', `at most ${o.maxConnectionsPerUser} open streams per user`);
       }

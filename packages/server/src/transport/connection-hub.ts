@@ -15,6 +15,11 @@ export class ConnectionHub {
     this.timer.unref();
   }
 
+  /** All open streams (bounded by maxStreams). */
+  get size(): number {
+    return this.byId.size;
+  }
+
   /** Open streams of one user (bounded by maxConnectionsPerUser). */
   countFor(userId: string): number {
     return this.perUser.get(userId) ?? 0;

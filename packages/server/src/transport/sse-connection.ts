@@ -44,7 +44,12 @@ export class SseConnection extends SyncConnection {
   protected endTransport(): void {
     if (!this.res.writableEnded) this.res.end();
     // What is still buffered is freed when the client reads it; one that never does
-    // is cut off, so an abandoned socket cannot pin its buffer.
-    setTimeout(() => this.res.destroy(), CLOSE_GRACE_MS).unref();
+    // is cut off, so an abandoned socket cannot pin its buffer. Nothing to wait for
+    // (the usual case: the client left) means no timer holding this connection.
+    const socket = this.res.socket;
+    if (!socket || socket.destroyed || this.res.writableLength === 0) return;
+    const timer = setTimeout(() => this.res.destroy(), CLOSE_GRACE_MS);
+    timer.unref();
+    socket.once('close', () => clearTimeout(timer));
   }
 }
