@@ -2,7 +2,9 @@
  * `npm run bench -- <name> [options]`. Each benchmark prints its environment and
  * a table of medians and ratios; nothing asserts, nothing passes or fails.
  */
+import { connectionsUsage, runConnections } from './connections.ts';
 import { latencyUsage, runLatency } from './latency.ts';
+import { runTraffic, trafficUsage } from './traffic.ts';
 import { UsageError } from './usage-error.ts';
 
 interface Benchmark {
@@ -12,6 +14,8 @@ interface Benchmark {
 
 const benchmarks: Record<string, Benchmark> = {
   latency: { usage: latencyUsage, run: runLatency },
+  connections: { usage: connectionsUsage, run: runConnections },
+  traffic: { usage: trafficUsage, run: runTraffic },
 };
 
 function usage(): string {

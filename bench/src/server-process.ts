@@ -1,58 +1,52 @@
 /**
  * The Syncline server under test, in its own process (as in production, and so
- * the 1,000 subscribers' parsing does not share its event loop):
- * `node --import tsx packages/server/src/cli.ts --config <file>`.
+ * the bench's subscribers do not share its event loop):
+ * `node --import tsx packages/server/src/cli.ts --config <file>`, with
+ * server-probe.ts imported first so the bench can read its heap over IPC.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { sleep } from './database.ts';
+import { NodeChild } from './node-child.ts';
 
 export interface ServerProcessOptions {
   repoRoot: string;
   databaseUrl: string;
   port: number;
+  /** HS256 secret (SYNCLINE_JWT_SECRET), ≥ 32 characters. */
+  jwtSecret: string;
+  /** Token for the bench's own requests (`/v1/sync/stats`). */
+  adminToken: string;
   /** Contents of the config file (a module default-exporting the options). */
   config: string;
   /** Config file name under .syncline/bench/. */
   configName: string;
+  /** Node flags for the server, e.g. `--expose-gc`. */
+  nodeArgs?: string[];
+}
+
+export interface ServerMemory {
+  /** Bytes, from /proc (NaN elsewhere). */
+  rss: number;
+  /** V8's heap statistics, bytes. */
+  heapUsed: number;
+  heapTotal: number;
+  /** Memory outside the heap that V8 is told about (buffers). */
+  external: number;
+  /** A full GC ran just before (the server runs with --expose-gc). */
+  collected: boolean;
 }
 
 export class ServerProcess {
   readonly url: string;
-  private output = '';
-  private exitInfo: string | null = null;
-  private readonly exited: Promise<void>;
 
   private constructor(
-    private readonly child: ChildProcess,
+    private readonly child: NodeChild,
     port: number,
+    private readonly adminToken: string,
   ) {
     this.url = `http://127.0.0.1:${port}`;
-    const keep = (chunk: Buffer) => {
-      this.output = (this.output + chunk.toString()).slice(-20_000);
-    };
-    child.stdout?.on('data', keep);
-    child.stderr?.on('data', keep);
-    // Last resort if the bench itself dies without running its cleanup.
-    const orphanGuard = () => child.kill('SIGKILL');
-    process.once('exit', orphanGuard);
-    this.exited = new Promise((resolve) => {
-      child.once('exit', (code, signal) => {
-        this.exitInfo = signal ? `signal ${signal}` : `code ${code}`;
-        process.off('exit', orphanGuard);
-        resolve();
-      });
-      child.on('error', (err) => {
-        keep(Buffer.from(`${err.message}\n`));
-        if (child.pid === undefined) {
-          // Never started, so there will be no 'exit'.
-          this.exitInfo = `spawn failed: ${err.message}`;
-          process.off('exit', orphanGuard);
-          resolve();
-        }
-      });
-    });
   }
 
   static async start(o: ServerProcessOptions): Promise<ServerProcess> {
@@ -60,16 +54,21 @@ export class ServerProcess {
     mkdirSync(dir, { recursive: true });
     const configPath = path.join(dir, o.configName);
     writeFileSync(configPath, o.config);
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', path.join('packages', 'server', 'src', 'cli.ts'), '--config', configPath],
-      {
-        cwd: o.repoRoot,
-        env: { ...process.env, DATABASE_URL: o.databaseUrl, PORT: String(o.port), LOG_LEVEL: 'silent' },
-        stdio: ['ignore', 'pipe', 'pipe'],
+    const child = NodeChild.spawn({
+      name: 'syncline',
+      repoRoot: o.repoRoot,
+      script: path.join('packages', 'server', 'src', 'cli.ts'),
+      args: ['--config', configPath],
+      nodeArgs: o.nodeArgs ?? [],
+      imports: [pathToFileURL(path.join(o.repoRoot, 'bench', 'src', 'server-probe.ts')).href],
+      env: {
+        DATABASE_URL: o.databaseUrl,
+        PORT: String(o.port),
+        LOG_LEVEL: 'silent',
+        SYNCLINE_JWT_SECRET: o.jwtSecret,
       },
-    );
-    const server = new ServerProcess(child, o.port);
+    });
+    const server = new ServerProcess(child, o.port, o.adminToken);
     try {
       await server.waitHealthy(60_000);
     } catch (e) {
@@ -88,12 +87,12 @@ export class ServerProcess {
 
   /** Non-null once the process has exited (`code N` or `signal S`). */
   get exit(): string | null {
-    return this.exitInfo;
+    return this.child.exit;
   }
 
   /** Whatever the process printed (last 20 kB); with LOG_LEVEL=silent, only crashes. */
   get log(): string {
-    return this.output;
+    return this.child.log;
   }
 
   /** Resident set size in MiB (Linux /proc), or NaN. */
@@ -106,29 +105,51 @@ export class ServerProcess {
     }
   }
 
+  /** Open file descriptors (Linux /proc), or NaN. */
+  openFiles(): number {
+    try {
+      return readdirSync(`/proc/${this.child.pid}/fd`).length;
+    } catch {
+      return NaN;
+    }
+  }
+
+  /** Soft limit on open files of the server process (Linux /proc), or NaN. */
+  fileLimit(): number {
+    try {
+      const m = /Max open files\s+(\d+|unlimited)/.exec(readFileSync(`/proc/${this.child.pid}/limits`, 'utf8'));
+      return m?.[1] === 'unlimited' ? Infinity : Number(m?.[1]);
+    } catch {
+      return NaN;
+    }
+  }
+
+  /** The server's heap (after a full GC if `gc`; needs `--expose-gc`), and its RSS. */
+  async memory(gc: boolean): Promise<ServerMemory> {
+    const heap = await this.child.request<Omit<ServerMemory, 'rss'>>({ type: 'memory', gc }, 30_000);
+    return { ...heap, rss: this.rssMiB() * 1024 ** 2 };
+  }
+
+  /** GET with the bench's token; fails after 10 s (a server out of file descriptors accepts nothing). */
   async getJson(pathname: string): Promise<unknown> {
-    const res = await fetch(`${this.url}${pathname}`);
+    const res = await fetch(`${this.url}${pathname}`, {
+      headers: { authorization: `Bearer ${this.adminToken}` },
+      signal: AbortSignal.timeout(10_000),
+    });
+    if (res.status !== 200) throw new Error(`GET ${pathname}: HTTP ${res.status} ${await res.text()}`);
     return res.json();
   }
 
   /** SIGTERM (graceful: the server ends its streams and replication), SIGKILL after 10 s. */
-  async stop(): Promise<void> {
-    if (this.exitInfo === null) {
-      this.child.kill('SIGTERM');
-      const killed = await Promise.race([this.exited.then(() => false), sleep(10_000).then(() => true)]);
-      if (killed) {
-        this.child.kill('SIGKILL');
-        await this.exited;
-      }
-    }
+  stop(): Promise<void> {
+    return this.child.stop(10_000);
   }
 
   private async waitHealthy(timeoutMs: number): Promise<void> {
     const deadline = performance.now() + timeoutMs;
     let last = '';
     while (performance.now() < deadline) {
-      if (this.exitInfo !== null)
-        throw new Error(`syncline exited (${this.exitInfo}) before it was healthy:\n${this.output}`);
+      if (this.exit !== null) throw new Error(`syncline exited (${this.exit}) before it was healthy:\n${this.log}`);
       try {
         const res = await fetch(`${this.url}/v1/health`);
         last = `HTTP ${res.status}`;
@@ -139,6 +160,6 @@ export class ServerProcess {
       }
       await sleep(100);
     }
-    throw new Error(`syncline not healthy after ${timeoutMs} ms (last: ${last}):\n${this.output}`);
+    throw new Error(`syncline not healthy after ${timeoutMs} ms (last: ${last}):\n${this.log}`);
   }
 }

@@ -7,82 +7,31 @@
  * `changes[0].row[column]` (the sequence number) and the time the bytes arrived.
  */
 import http from 'node:http';
-
-export interface SubscriberOptions {
-  /** e.g. http://127.0.0.1:4000 */
-  baseUrl: string;
-  collection: string;
-  /** Row column carrying the sequence number. */
-  column: string;
-  /** Prefix of the clientId of each stream (`<prefix>-<i>`). */
-  clientPrefix: string;
-  /** Called for every change carrying a sequence number, with `performance.now()` at the chunk's arrival. */
-  onChange(subscriber: number, seq: number, at: number): void;
-}
-
-export interface SubscriberCounters {
-  /** `error` events received (message of the first kept in `firstError`). */
-  errors: number;
-  resyncs: number;
-  /** Streams that ended while we still wanted them. */
-  disconnects: number;
-  firstError: string | null;
-  /** Events received, by name (diagnostics when something stalls). */
-  events: Record<string, number>;
-}
+import { type Subscribers, type SubscriberOptions, type Readiness, newCounters, readiness } from './subscribers.ts';
 
 interface SseEvent {
   event: string;
   data: string;
 }
 
-export class SseSubscribers {
-  readonly counters: SubscriberCounters = { errors: 0, resyncs: 0, disconnects: 0, firstError: null, events: {} };
+export class SseSubscribers implements Subscribers {
+  readonly counters = newCounters();
+  lastChangesFrame: string | null = null;
   private readonly agent = new http.Agent({ keepAlive: true, maxSockets: Infinity });
   private readonly requests: http.ClientRequest[] = [];
   private closing = false;
 
   constructor(private readonly options: SubscriberOptions) {}
 
-  get size(): number {
-    return this.requests.length;
-  }
-
-  /** Opens `count` streams; resolves once every one has its complete snapshot (`done: true`). */
   open(count: number, timeoutMs: number, signal: AbortSignal): Promise<void> {
-    const { baseUrl, collection, clientPrefix } = this.options;
+    const { baseUrl, collection, clientPrefix, tokens } = this.options;
     const subscribe = encodeURIComponent(JSON.stringify({ id: 'b', collection }));
-    return new Promise<void>((resolve, reject) => {
-      let ready = 0;
-      const timer = setTimeout(
-        () =>
-          fail(
-            new Error(
-              `only ${ready} of ${count} subscribers had their snapshot after ${timeoutMs} ms; ` +
-                `events so far ${JSON.stringify(this.counters.events)}${this.counters.firstError ? `, first error ${this.counters.firstError}` : ''}`,
-            ),
-          ),
-        timeoutMs,
-      );
-      const onAbort = () => fail(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
-      const fail = (err: Error) => {
-        clearTimeout(timer);
-        signal.removeEventListener('abort', onAbort);
-        reject(err);
-      };
-      const onReady = () => {
-        if (++ready === count) {
-          clearTimeout(timer);
-          signal.removeEventListener('abort', onAbort);
-          resolve();
-        }
-      };
-      signal.addEventListener('abort', onAbort);
-      for (let i = 0; i < count; i++) {
-        const url = `${baseUrl}/v1/sync/events?clientId=${clientPrefix}-${i}&subscribe=${subscribe}`;
-        this.requests.push(this.stream(i, url, onReady, fail));
-      }
-    });
+    const r = readiness(count, timeoutMs, signal, this.counters);
+    for (let i = 0; i < count; i++) {
+      const url = `${baseUrl}/v1/sync/events?clientId=${clientPrefix}-${i}&subscribe=${subscribe}`;
+      this.requests.push(this.stream(i, url, tokens[i] ?? '', r));
+    }
+    return r.promise;
   }
 
   close(): void {
@@ -92,11 +41,14 @@ export class SseSubscribers {
     this.agent.destroy();
   }
 
-  private stream(index: number, url: string, onReady: () => void, fail: (err: Error) => void): http.ClientRequest {
-    const req = http.get(url, { agent: this.agent }, (res) => {
+  private stream(index: number, url: string, token: string, r: Readiness): http.ClientRequest {
+    const headers = { authorization: `Bearer ${token}` };
+    const req = http.get(url, { agent: this.agent, headers }, (res) => {
       if (res.statusCode !== 200) {
-        fail(new Error(`subscriber ${index}: HTTP ${res.statusCode}`));
-        res.resume();
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (body += c));
+        res.on('end', () => r.fail(new Error(`subscriber ${index}: HTTP ${res.statusCode} ${body.slice(0, 300)}`)));
         return;
       }
       res.setEncoding('utf8');
@@ -106,9 +58,9 @@ export class SseSubscribers {
         buffer += chunk;
         let end: number;
         while ((end = buffer.indexOf('\n\n')) >= 0) {
-          const event = parseEvent(buffer.slice(0, end));
+          const block = buffer.slice(0, end);
           buffer = buffer.slice(end + 2);
-          this.handle(index, event, at, onReady);
+          this.handle(index, block, at, r);
         }
       });
       res.on('close', () => {
@@ -116,22 +68,24 @@ export class SseSubscribers {
       });
     });
     req.on('error', (err) => {
-      if (!this.closing) fail(new Error(`subscriber ${index}: ${err.message}`));
+      if (!this.closing) r.fail(new Error(`subscriber ${index}: ${err.message}`));
     });
     return req;
   }
 
-  private handle(index: number, e: SseEvent, at: number, onReady: () => void): void {
+  private handle(index: number, block: string, at: number, r: Readiness): void {
+    const e = parseEvent(block);
     this.counters.events[e.event] = (this.counters.events[e.event] ?? 0) + 1;
     switch (e.event) {
       case 'changes': {
         const msg = JSON.parse(e.data) as { changes: Array<{ row: Record<string, unknown> | null }> };
         const value = msg.changes[0]?.row?.[this.options.column];
+        if (index === 0) this.lastChangesFrame = `${block}\n\n`;
         if (value !== undefined && value !== null) this.options.onChange(index, Number(value), at);
         break;
       }
       case 'snapshot':
-        if ((JSON.parse(e.data) as { done: boolean }).done) onReady();
+        if ((JSON.parse(e.data) as { done: boolean }).done) r.onReady(index);
         break;
       case 'error':
         this.counters.errors++;
