@@ -4,6 +4,7 @@
  */
 import { connectionsUsage, runConnections } from './connections.ts';
 import { latencyUsage, runLatency } from './latency.ts';
+import { reconnectUsage, runReconnect } from './reconnect.ts';
 import { runTraffic, trafficUsage } from './traffic.ts';
 import { UsageError } from './usage-error.ts';
 
@@ -16,6 +17,7 @@ const benchmarks: Record<string, Benchmark> = {
   latency: { usage: latencyUsage, run: runLatency },
   connections: { usage: connectionsUsage, run: runConnections },
   traffic: { usage: trafficUsage, run: runTraffic },
+  reconnect: { usage: reconnectUsage, run: runReconnect },
 };
 
 function usage(): string {
