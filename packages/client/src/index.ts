@@ -23,3 +23,4 @@ export type { FetchLike, Timers } from './connection/timers.ts';
 export { SyncError } from './store/sync-error.ts';
 export { HttpError } from './connection/http-error.ts';
 export { SseParser, type SseEvent } from './connection/sse-parser.ts';
+export type { WebSocketConstructor, WebSocketLike } from './connection/ws-stream.ts';

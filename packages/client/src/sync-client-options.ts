@@ -3,6 +3,7 @@ import type { AckMessage, ErrorMessage } from '@syncline/protocol';
 import type { BackoffOptions } from './connection/backoff.ts';
 import type { ConnectionState } from './connection/connection-state.ts';
 import type { TokenSource } from './connection/requests.ts';
+import type { WebSocketConstructor } from './connection/ws-stream.ts';
 import type { FetchLike, Timers } from './connection/timers.ts';
 import type { SubscriptionParams } from './store/subscription-handle.ts';
 import type { TransactionEvent } from './store/subscription-registry.ts';
@@ -20,6 +21,12 @@ export interface SyncClientOptions {
   backoff?: Partial<BackoffOptions>;
   /** How long to wait for `hello` after starting a request (default 15 s). */
   connectTimeoutMs?: number;
+  /**
+   * `ws` (default) or `sse`. WebSocket needs a constructor (the browser's, or pass `ws`'s in
+   * Node); without one, or after two WebSocket attempts that never reach `hello`, SSE is used.
+   */
+  transport?: 'ws' | 'sse';
+  WebSocket?: WebSocketConstructor;
 }
 
 export interface SubscribeOptions {

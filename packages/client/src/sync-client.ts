@@ -15,6 +15,7 @@ import { SubscriptionRegistry } from './store/subscription-registry.ts';
 import { Subscription } from './store/subscription.ts';
 import { SyncError } from './store/sync-error.ts';
 import type { SubscribeOptions, SyncClientEvents, SyncClientOptions } from './sync-client-options.ts';
+import type { WebSocketConstructor } from './connection/ws-stream.ts';
 
 /**
  *   subscribe() ─▶ registry ─(first one)─▶ EventStream ─ GET /v1/sync/events?subscribe=…
@@ -45,6 +46,7 @@ export class SyncClient {
     this.clientId = options.clientId ?? randomId();
     this.refreshableToken = typeof options.token === 'function';
     const fetch = options.fetch ?? globalFetch;
+    const webSocket = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
     this.registry = new SubscriptionRegistry(this.statsData, (event) => this.emitter.emit('transaction', event));
     this.server = new ServerSubscriptions({
       fetch,
@@ -52,6 +54,7 @@ export class SyncClient {
       clientId: this.clientId,
       token: options.token,
       registry: this.registry,
+      webSocket: (options.transport ?? 'ws') === 'ws' && webSocket !== undefined,
     });
     this.stream = new EventStream({
       fetch,
@@ -63,6 +66,8 @@ export class SyncClient {
       onEvent: (event) => this.onEvent(event),
       onStateChange: (state, previous, reason) => this.onStateChange(state, previous, reason),
       onTimeout: () => this.statsData.livenessTimeouts++,
+      ...(webSocket ? { webSocket } : {}),
+      onSender: (send) => this.server.setSender(send),
     });
   }
 
@@ -111,8 +116,15 @@ export class SyncClient {
     this.server.unsubscribe(id);
   }
 
+  /** `ws` or `sse`: what the next connection uses. */
+  get transport(): 'ws' | 'sse' {
+    return this.server.transport;
+  }
+
   private onEvent(event: SseEvent): void {
     this.statsData.eventsReceived++;
+    // WebSocket-only messages: a refresh before the token expires; confirmations need nothing.
+    if (event.type === 'token_expiring_soon') return void this.server.refreshToken();
     const decoded = decodeEvent(event.type, event.data);
     if (decoded === 'unknown') return;
     if (decoded === 'malformed') {
@@ -164,6 +176,7 @@ export class SyncClient {
   }
 
   private onStateChange(state: ConnectionState, previous: ConnectionState, reason: unknown): void {
+    if (state === 'backoff') this.server.attemptEnded(previous === 'open');
     if (state === 'backoff' || state === 'closed') {
       this.server.lost();
       this.registry.connectionLost();

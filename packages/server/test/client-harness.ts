@@ -1,5 +1,6 @@
 /** Real SyncClients for end-to-end tests, with the bookkeeping the assertions need. */
-import { SyncClient, type SubscriptionHandle } from '@syncline/client';
+import { SyncClient, type SubscriptionHandle, type WebSocketConstructor } from '@syncline/client';
+import WebSocket from 'ws';
 import { testToken } from './test-token.ts';
 
 export interface WatchedClient {
@@ -14,8 +15,15 @@ export function watchedClient(
   url: string,
   subs: Array<{ id: string; collection: string; params?: Record<string, string> }>,
   token: string | (() => string) = () => testToken('test-user'),
+  transport: 'sse' | 'ws' = 'sse',
 ): WatchedClient {
-  const client = new SyncClient({ url, token, backoff: { baseMs: 100, maxMs: 1_000 } });
+  const client = new SyncClient({
+    url,
+    token,
+    backoff: { baseMs: 100, maxMs: 1_000 },
+    transport,
+    WebSocket: WebSocket as unknown as WebSocketConstructor,
+  });
   const w: WatchedClient = { client, subs: {}, applied: [], resyncs: 0 };
   client.on('transaction', (t) => {
     for (const sub of new Set(t.changes.map((c) => c.collection))) w.applied.push(`${sub}@${t.cursor}`);

@@ -2,12 +2,13 @@ import { Backoff, type BackoffOptions } from './backoff.ts';
 import { ConnectionMachine, type ConnectionEvent, type ConnectionState } from './connection-state.ts';
 import { HttpError } from './http-error.ts';
 import { readSseStream, type SseRequest } from './sse-connection.ts';
+import { readWsStream, type WebSocketConstructor } from './ws-stream.ts';
 import { SseParser, type SseEvent } from './sse-parser.ts';
 import type { FetchLike, Timers } from './timers.ts';
 
 /**
- * Keeps one SSE stream alive: connect, read, and on any failure back off and
- * try again, until close() or a fatal error.
+ * Keeps one stream (SSE, or WebSocket when the request says so) alive: connect,
+ * read, and on any failure back off and try again, until close() or a fatal error.
  *
  *   start ─▶ ┌─ connecting: request() → fetch → read ──(opened() on hello)──▶ open ─┐
  *            │      │ end / error / no hello within connectTimeoutMs              │ end / error / silence > liveness
@@ -29,6 +30,10 @@ export interface EventStreamOptions {
   onEvent: (event: SseEvent) => void;
   onStateChange: (state: ConnectionState, previous: ConnectionState, reason: unknown) => void;
   onTimeout: () => void;
+  /** For `ws` requests. */
+  webSocket?: WebSocketConstructor;
+  /** Receives the send function of an open WebSocket (undefined when it closes). */
+  onSender?: (send: ((frame: object) => void) | undefined) => void;
 }
 
 /** Liveness allows 2.5 heartbeats of silence: one late ping is jitter, two missed ones is a dead link. */
@@ -110,7 +115,23 @@ export class EventStream {
     try {
       const request = await this.options.request(this.lastEventId);
       if (abort.signal.aborted) return abort.signal.reason;
-      await readSseStream(this.options.fetch, request, abort.signal, parser, () => this.activity());
+      if (request.transport === 'ws' && this.options.webSocket) {
+        await readWsStream({
+          WebSocket: this.options.webSocket,
+          url: request.url,
+          signal: abort.signal,
+          timers: this.options.timers,
+          onEvent: (event) => {
+            if (abort.signal.aborted) return;
+            this.options.onEvent(event);
+            if (event.id !== undefined) this.lastEventId = event.id;
+          },
+          onActivity: () => this.activity(),
+          onSender: (send) => this.options.onSender?.(send),
+        });
+      } else {
+        await readSseStream(this.options.fetch, request, abort.signal, parser, () => this.activity());
+      }
       return abort.signal.aborted ? abort.signal.reason : new Error('stream ended');
     } catch (error) {
       if (error instanceof HttpError && error.isAuthFailure) this.fail(error);

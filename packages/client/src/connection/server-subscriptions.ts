@@ -4,6 +4,7 @@ import { ControlChannel } from './control-channel.ts';
 import { HttpError } from './http-error.ts';
 import { commonHeaders, eventsUrl, resolveToken, type TokenSource } from './requests.ts';
 import type { SseRequest } from './sse-connection.ts';
+import { wsUrl } from './ws-stream.ts';
 import type { FetchLike } from './timers.ts';
 
 export interface ServerSubscriptionsOptions {
@@ -12,7 +13,12 @@ export interface ServerSubscriptionsOptions {
   clientId: string;
   token: TokenSource | undefined;
   registry: SubscriptionRegistry;
+  /** Start on WebSocket (subscriptions as frames); SSE otherwise, or after WebSocket keeps failing. */
+  webSocket: boolean;
 }
+
+/** Consecutive WebSocket attempts that never reached `hello` before falling back to SSE. */
+const WS_FAILURES_BEFORE_SSE = 2;
 
 const STALE = Symbol('stale');
 
@@ -27,14 +33,22 @@ const STALE = Symbol('stale');
  *
  * A POST lost to the network needs no retry of its own: the subscription is
  * still ours, so the next connection's GET carries it.
+ *
+ * Over WebSocket it is simpler: at every hello, SUBSCRIBE each subscription
+ * (with its cursor); while open, SUBSCRIBE/UNSUBSCRIBE frames as they happen.
  */
 export class ServerSubscriptions {
   private current: string | undefined;
   /** What the current attempt's GET carried, to reconcile at `hello`. */
   private carried = new Map<string, Subscription | typeof STALE>();
   private readonly control: ControlChannel;
+  private useWs: boolean;
+  private wsFailures = 0;
+  /** The open WebSocket's send, while there is one. */
+  private sender: ((frame: object) => void) | undefined;
 
   constructor(private readonly options: ServerSubscriptionsOptions) {
+    this.useWs = options.webSocket;
     this.control = new ControlChannel({
       fetch: options.fetch,
       baseUrl: options.baseUrl,
@@ -47,8 +61,35 @@ export class ServerSubscriptions {
     return this.current;
   }
 
+  get transport(): 'ws' | 'sse' {
+    return this.useWs ? 'ws' : 'sse';
+  }
+
+  setSender(send: ((frame: object) => void) | undefined): void {
+    this.sender = send;
+  }
+
+  /** An attempt ended; one that never got `hello` on WebSocket counts towards falling back to SSE. */
+  attemptEnded(reachedHello: boolean): void {
+    if (!this.useWs) return;
+    this.wsFailures = reachedHello ? 0 : this.wsFailures + 1;
+    if (this.wsFailures >= WS_FAILURES_BEFORE_SSE) this.useWs = false;
+  }
+
+  /** WebSocket only: the token is about to expire; send a fresh one from the token function. */
+  async refreshToken(): Promise<void> {
+    if (typeof this.options.token !== 'function' || !this.sender) return;
+    const token = await resolveToken(this.options.token);
+    if (token !== undefined) this.sender?.({ type: 'TOKEN_REFRESH', token });
+  }
+
   async request(_lastEventId: string | undefined): Promise<SseRequest> {
     const token = await resolveToken(this.options.token);
+    if (this.useWs) {
+      // Subscriptions go out as SUBSCRIBE frames once the server says hello.
+      this.carried = new Map();
+      return { url: wsUrl(this.options.baseUrl, this.options.clientId, token), headers: {}, transport: 'ws' };
+    }
     // Read after the await: subscriptions made in the same tick as the first one ride this GET.
     const subs = [...this.options.registry.byId.values()];
     this.carried = new Map(subs.map((s) => [s.id, s]));
@@ -63,6 +104,10 @@ export class ServerSubscriptions {
   opened(connectionId: string): void {
     this.current = connectionId;
     const { byId } = this.options.registry;
+    if (this.useWs) {
+      for (const sub of byId.values()) this.sender?.({ type: 'SUBSCRIBE', subscription: sub.toWire() });
+      return;
+    }
     // Compared by identity: an id unsubscribed and subscribed again since the
     // GET is a different subscription (params may differ) and must be replaced.
     for (const [id, sent] of this.carried) {
@@ -79,6 +124,11 @@ export class ServerSubscriptions {
 
   /** (Re)subscribes now if open; otherwise the next GET, or the coming hello, takes care of it. */
   subscribe(sub: Subscription): void {
+    if (this.useWs) {
+      // Not open yet: the coming hello sends every subscription.
+      if (this.current !== undefined) this.sender?.({ type: 'SUBSCRIBE', subscription: sub.toWire() });
+      return;
+    }
     if (this.current === undefined) {
       // Resynced after the GET went out with its old cursor: re-send at hello (it replaces the old one).
       if (this.carried.get(sub.id) === sub) this.carried.set(sub.id, STALE);
@@ -95,7 +145,9 @@ export class ServerSubscriptions {
   }
 
   unsubscribe(id: string): void {
-    if (this.current !== undefined) void this.control.unsubscribe(this.current, id);
+    if (this.current === undefined) return;
+    if (this.useWs) this.sender?.({ type: 'UNSUBSCRIBE', id });
+    else void this.control.unsubscribe(this.current, id);
   }
 
   private async headers(): Promise<Record<string, string>> {

@@ -5,6 +5,8 @@ import type { FetchLike } from './timers.ts';
 export interface SseRequest {
   url: string;
   headers: Record<string, string>;
+  /** `ws`: open a WebSocket to `url` instead (headers unused: browsers cannot set them). */
+  transport?: 'sse' | 'ws';
 }
 
 /**
