@@ -24,3 +24,27 @@ export { SyncError } from './store/sync-error.ts';
 export { HttpError } from './connection/http-error.ts';
 export { SseParser, type SseEvent } from './connection/sse-parser.ts';
 export type { WebSocketConstructor, WebSocketLike } from './connection/ws-stream.ts';
+export { browserOnline, type OnlineSource } from './connection/online-source.ts';
+// Local persistence (IndexedDB or memory) and drafts. Not yet wired into SyncClient.
+export type {
+  LocalStore,
+  PersistedRow,
+  PersistedSubscription,
+  OutboxEntry,
+  DraftRecord,
+  LocalMeta,
+  RowChange,
+} from './persistence/local-store.ts';
+export { IdbLocalStore, type IdbLocalStoreOptions } from './persistence/idb-local-store.ts';
+export { MemoryLocalStore, MemoryDatabases } from './persistence/memory-local-store.ts';
+export { namespaceFor, deleteNamespace } from './persistence/namespace.ts';
+export {
+  LocalStoreError,
+  OutboxFullError,
+  DuplicateMutationError,
+  DraftsFullError,
+  DraftTooLargeError,
+  InvalidDraftKeyError,
+  UnknownSubscriptionError,
+} from './persistence/errors.ts';
+export { Drafts } from './drafts/drafts.ts';

@@ -4,6 +4,7 @@ import type { BackoffOptions } from './connection/backoff.ts';
 import type { ConnectionState } from './connection/connection-state.ts';
 import type { TokenSource } from './connection/requests.ts';
 import type { WebSocketConstructor } from './connection/ws-stream.ts';
+import type { OnlineSource } from './connection/online-source.ts';
 import type { FetchLike, Timers } from './connection/timers.ts';
 import type { SubscriptionParams } from './store/subscription-handle.ts';
 import type { TransactionEvent } from './store/subscription-registry.ts';
@@ -27,6 +28,8 @@ export interface SyncClientOptions {
    */
   transport?: 'ws' | 'sse';
   WebSocket?: WebSocketConstructor;
+  /** Online/offline signal; default: the browser's `online`/`offline` events. Back online → reconnect at once. */
+  online?: OnlineSource;
 }
 
 export interface SubscribeOptions {

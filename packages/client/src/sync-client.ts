@@ -16,6 +16,7 @@ import { Subscription } from './store/subscription.ts';
 import { SyncError } from './store/sync-error.ts';
 import type { SubscribeOptions, SyncClientEvents, SyncClientOptions } from './sync-client-options.ts';
 import type { WebSocketConstructor } from './connection/ws-stream.ts';
+import { browserOnline } from './connection/online-source.ts';
 
 /**
  *   subscribe() ─▶ registry ─(first one)─▶ EventStream ─ GET /v1/sync/events?subscribe=…
@@ -69,7 +70,12 @@ export class SyncClient {
       ...(webSocket ? { webSocket } : {}),
       onSender: (send) => this.server.setSender(send),
     });
+    this.stopOnline = (options.online ?? browserOnline).subscribe((online) => {
+      if (online) this.stream.nudge();
+    });
   }
+
+  private readonly stopOnline: () => void;
 
   get state(): ConnectionState {
     return this.stream.state;
@@ -105,6 +111,7 @@ export class SyncClient {
 
   /** Stops for good: aborts the stream and pending requests, clears timers. */
   async close(): Promise<void> {
+    this.stopOnline();
     await this.stream.close();
   }
 

@@ -72,6 +72,13 @@ export class EventStream {
     this.armWatchdog(this.livenessMs);
   }
 
+  /** The network is back: end the current backoff now instead of waiting it out. */
+  nudge(): void {
+    if (this.machine.state !== 'backoff') return;
+    this.backoff.reset();
+    this.wake?.();
+  }
+
   /** Stops for good, keeping `error` as the reason. */
   fail(error: unknown): void {
     if (!this.machine.can('close')) return;

@@ -1,0 +1,71 @@
+/**
+ * Typed errors so the app can tell "you have too much unsent work" apart from
+ * a storage failure (`instanceof` or `code`).
+ */
+export type LocalStoreErrorCode =
+  | 'CLOSED'
+  | 'SCHEMA_TOO_NEW'
+  | 'OUTBOX_FULL'
+  | 'DUPLICATE_MUTATION'
+  | 'DRAFTS_FULL'
+  | 'DRAFT_TOO_LARGE'
+  | 'INVALID_DRAFT_KEY'
+  | 'INVALID_DRAFT_VALUE'
+  | 'UNKNOWN_SUBSCRIPTION'
+  | 'INVALID_NAMESPACE';
+
+export class LocalStoreError extends Error {
+  readonly code: LocalStoreErrorCode;
+
+  constructor(code: LocalStoreErrorCode, message: string, options?: ErrorOptions) {
+    super(`${code}: ${message}`, options);
+    this.name = 'LocalStoreError';
+    this.code = code;
+  }
+}
+
+export class OutboxFullError extends LocalStoreError {
+  constructor(readonly limit: number) {
+    super('OUTBOX_FULL', `the outbox holds its maximum of ${limit} pending mutations`);
+    this.name = 'OutboxFullError';
+  }
+}
+
+export class DuplicateMutationError extends LocalStoreError {
+  constructor(readonly mutationId: number) {
+    super('DUPLICATE_MUTATION', `mutation ${mutationId} is already in the outbox`);
+    this.name = 'DuplicateMutationError';
+  }
+}
+
+export class DraftsFullError extends LocalStoreError {
+  constructor(readonly limit: number) {
+    super('DRAFTS_FULL', `at most ${limit} drafts are kept`);
+    this.name = 'DraftsFullError';
+  }
+}
+
+export class DraftTooLargeError extends LocalStoreError {
+  constructor(
+    readonly key: string,
+    readonly bytes: number,
+    readonly limit: number,
+  ) {
+    super('DRAFT_TOO_LARGE', `draft "${key}" is ${bytes} bytes, the limit is ${limit}`);
+    this.name = 'DraftTooLargeError';
+  }
+}
+
+export class InvalidDraftKeyError extends LocalStoreError {
+  constructor(readonly key: unknown) {
+    super('INVALID_DRAFT_KEY', 'a draft key is a non-empty string of at most 256 characters');
+    this.name = 'InvalidDraftKeyError';
+  }
+}
+
+export class UnknownSubscriptionError extends LocalStoreError {
+  constructor(readonly subscriptionId: string) {
+    super('UNKNOWN_SUBSCRIPTION', `subscription "${subscriptionId}" is not stored; put it first`);
+    this.name = 'UnknownSubscriptionError';
+  }
+}
