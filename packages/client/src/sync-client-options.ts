@@ -5,6 +5,7 @@ import type { ConnectionState } from './connection/connection-state.ts';
 import type { TokenSource } from './connection/requests.ts';
 import type { WebSocketConstructor } from './connection/ws-stream.ts';
 import type { OnlineSource } from './connection/online-source.ts';
+import type { LocalStore } from './persistence/local-store.ts';
 import type { FetchLike, Timers } from './connection/timers.ts';
 import type { SubscriptionParams } from './store/subscription-handle.ts';
 import type { TransactionEvent } from './store/subscription-registry.ts';
@@ -30,6 +31,11 @@ export interface SyncClientOptions {
   WebSocket?: WebSocketConstructor;
   /** Online/offline signal; default: the browser's `online`/`offline` events. Back online → reconnect at once. */
   online?: OnlineSource;
+  /**
+   * Local storage for rows, cursors and the like (`IdbLocalStore` in browsers, namespaced per
+   * user). Use `SyncClient.open` to rebuild stored subscriptions before connecting.
+   */
+  store?: LocalStore;
 }
 
 export interface SubscribeOptions {
@@ -50,4 +56,6 @@ export interface SyncClientEvents {
   transaction: TransactionEvent;
   ack: AckMessage;
   error: ErrorMessage;
+  /** A write to local storage failed (memory is still right; the next write may succeed). */
+  storageError: unknown;
 }

@@ -17,6 +17,9 @@ import { SyncError } from './store/sync-error.ts';
 import type { SubscribeOptions, SyncClientEvents, SyncClientOptions } from './sync-client-options.ts';
 import type { WebSocketConstructor } from './connection/ws-stream.ts';
 import { browserOnline } from './connection/online-source.ts';
+import type { LocalStore } from './persistence/local-store.ts';
+import { PersistedState } from './persistence/persisted-state.ts';
+import type { SubscriptionParams } from './store/subscription-handle.ts';
 
 /**
  *   subscribe() ─▶ registry ─(first one)─▶ EventStream ─ GET /v1/sync/events?subscribe=…
@@ -48,7 +51,13 @@ export class SyncClient {
     this.refreshableToken = typeof options.token === 'function';
     const fetch = options.fetch ?? globalFetch;
     const webSocket = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
-    this.registry = new SubscriptionRegistry(this.statsData, (event) => this.emitter.emit('transaction', event));
+    this.persisted = options.store
+      ? new PersistedState(options.store, (e) => this.emitter.emit('storageError', e))
+      : undefined;
+    this.registry = new SubscriptionRegistry(this.statsData, (event) => {
+      this.persisted?.transactionApplied(event);
+      this.emitter.emit('transaction', event);
+    });
     this.server = new ServerSubscriptions({
       fetch,
       baseUrl: options.url,
@@ -76,6 +85,9 @@ export class SyncClient {
   }
 
   private readonly stopOnline: () => void;
+  private readonly persisted: PersistedState | undefined;
+  /** Rebuilt from storage and not yet claimed by a subscribe() call. */
+  private readonly restored = new Map<string, Subscription>();
 
   get state(): ConnectionState {
     return this.stream.state;
@@ -96,17 +108,64 @@ export class SyncClient {
     return this.emitter.on(event, listener);
   }
 
+  /**
+   * A client over local storage: subscriptions stored by an earlier client are
+   * rebuilt first — their rows readable at once, without the network — and
+   * resume from their stored cursors once connected.
+   */
+  static async open(options: SyncClientOptions & { store: LocalStore }): Promise<SyncClient> {
+    const client = new SyncClient(options);
+    await client.restore();
+    return client;
+  }
+
   /** Subscribes; the first call opens the connection. Row type R is the caller's claim, not checked. */
   subscribe<R extends Row = Row>(options: SubscribeOptions): SubscriptionHandle<R> {
     if (this.state === 'closed') throw new Error('SyncClient is closed');
     const id = options.id ?? `s${++this.idCounter}-${randomId().slice(0, 8)}`;
     if (!SUBSCRIPTION_ID.test(id)) throw new TypeError(`invalid subscription id: ${id}`);
+    const restored = this.restored.get(id);
+    if (restored) {
+      this.restored.delete(id);
+      if (restored.collection === options.collection && sameParams(restored.params, options.params)) {
+        if (this.state === 'idle') this.stream.start();
+        return restored as unknown as SubscriptionHandle<R>;
+      }
+      this.unsubscribe(id); // stored under this id with other params: start over
+    }
     if (this.registry.byId.has(id)) throw new Error(`subscription id already in use: ${id}`);
     const sub = new Subscription(id, options.collection, options.params, (subId) => this.unsubscribe(subId));
     this.registry.byId.set(id, sub);
+    this.watchForPersistence(sub);
+    this.persisted?.subscribed(sub);
     if (this.state === 'idle') this.stream.start();
     else this.server.subscribe(sub);
     return sub as unknown as SubscriptionHandle<R>;
+  }
+
+  /** Resolves when everything received so far is in local storage. */
+  flushStorage(): Promise<void> {
+    return this.persisted?.flush() ?? Promise.resolve();
+  }
+
+  private async restore(): Promise<void> {
+    if (!this.persisted) return;
+    for (const { sub: stored, rows } of await this.persisted.load()) {
+      const params = stored.params === null ? undefined : (stored.params as SubscriptionParams);
+      const sub = new Subscription(stored.id, stored.collection, params, (subId) => this.unsubscribe(subId));
+      sub.restore(rows, stored.cursor);
+      this.registry.byId.set(sub.id, sub);
+      this.restored.set(sub.id, sub);
+      this.watchForPersistence(sub);
+    }
+  }
+
+  private watchForPersistence(sub: Subscription): void {
+    if (!this.persisted) return;
+    const persisted = this.persisted;
+    sub.on('change', (e) => {
+      if (e.cause === 'snapshot') persisted.snapshotCommitted(sub);
+    });
   }
 
   /** Stops for good: aborts the stream and pending requests, clears timers. */
@@ -119,6 +178,8 @@ export class SyncClient {
     const sub = this.registry.get(id);
     if (!sub) return;
     this.registry.byId.delete(id);
+    this.restored.delete(id);
+    this.persisted?.unsubscribed(id);
     sub.dispose(new SyncError('UNSUBSCRIBED', `subscription ${id} was unsubscribed`, id));
     this.server.unsubscribe(id);
   }
@@ -150,6 +211,7 @@ export class SyncClient {
         return this.registry.applyChanges(decoded.message);
       case 'ack':
         this.registry.applyAck(decoded.message);
+        this.persisted?.cursorsAdvanced(this.registry.byId.values());
         return this.emitter.emit('ack', decoded.message);
       case 'resync':
         return this.resync(decoded.message.subscription);
@@ -200,4 +262,8 @@ export class SyncClient {
     }
     this.emitter.emit('state', { state, previous, reason });
   }
+}
+
+function sameParams(a: SubscriptionParams | undefined, b: SubscriptionParams | undefined): boolean {
+  return JSON.stringify(a ?? {}) === JSON.stringify(b ?? {});
 }

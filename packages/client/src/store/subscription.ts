@@ -79,6 +79,12 @@ export class Subscription<R extends Row = Row> implements SubscriptionHandle<R> 
     return wire;
   }
 
+  /** Rows and cursor from local storage: shown at once, and the cursor resumes the stream. */
+  restore(rows: SnapshotMessage['rows'], cursor: string | null): void {
+    if (cursor === null) return; // never got a complete snapshot: start from the server's
+    this.receiveSnapshot({ subscription: this.id, rows, cursor, done: true });
+  }
+
   receiveSnapshot(message: SnapshotMessage): void {
     if (!this.store.snapshotInProgress && this.currentStatus !== 'resyncing') this.setStatus('snapshot');
     this.store.stageSnapshotPart(message.rows);
