@@ -48,3 +48,4 @@ export {
   UnknownSubscriptionError,
 } from './persistence/errors.ts';
 export { Drafts } from './drafts/drafts.ts';
+export type { RejectedEvent, MutationError, Predictor, MutationBody } from './mutations/pending-mutations.ts';

@@ -6,6 +6,7 @@ import type { TokenSource } from './connection/requests.ts';
 import type { WebSocketConstructor } from './connection/ws-stream.ts';
 import type { OnlineSource } from './connection/online-source.ts';
 import type { LocalStore } from './persistence/local-store.ts';
+import type { RejectedEvent } from './mutations/pending-mutations.ts';
 import type { FetchLike, Timers } from './connection/timers.ts';
 import type { SubscriptionParams } from './store/subscription-handle.ts';
 import type { TransactionEvent } from './store/subscription-registry.ts';
@@ -58,4 +59,10 @@ export interface SyncClientEvents {
   error: ErrorMessage;
   /** A write to local storage failed (memory is still right; the next write may succeed). */
   storageError: unknown;
+  /** The optimistic view changed (a local mutation, a confirmation, a rollback, server rows). */
+  view: undefined;
+  /** The server refused a mutation: it was rolled back. `current` is the row as the server has it (409). */
+  rejected: RejectedEvent;
+  /** Undo/redo availability changed. */
+  history: { canUndo: boolean; canRedo: boolean };
 }

@@ -1,4 +1,4 @@
-import type { ErrorMessage, Row } from '@syncline/protocol';
+import type { ErrorMessage, Row, WriteOp } from '@syncline/protocol';
 import { DEFAULT_BACKOFF } from './connection/backoff.ts';
 import type { ConnectionState } from './connection/connection-state.ts';
 import { decodeEvent } from './connection/decode-event.ts';
@@ -19,6 +19,8 @@ import type { WebSocketConstructor } from './connection/ws-stream.ts';
 import { browserOnline } from './connection/online-source.ts';
 import type { LocalStore } from './persistence/local-store.ts';
 import { PersistedState } from './persistence/persisted-state.ts';
+import { ClientWrites } from './mutations/client-writes.ts';
+import type { Predictor } from './mutations/pending-mutations.ts';
 import type { SubscriptionParams } from './store/subscription-handle.ts';
 
 /**
@@ -56,8 +58,27 @@ export class SyncClient {
       : undefined;
     this.registry = new SubscriptionRegistry(this.statsData, (event) => {
       this.persisted?.transactionApplied(event);
+      this.scheduleBaseRebuild();
       this.emitter.emit('transaction', event);
     });
+    this.writes = new ClientWrites({
+      baseUrl: options.url,
+      clientId: this.clientId,
+      token: options.token,
+      fetch,
+      timers: options.timers ?? realTimers,
+      random: options.random ?? Math.random,
+      store: options.store,
+      onRejected: (e) => this.emitter.emit('rejected', e),
+      applyCovered: (subId, change) => {
+        const sub = this.registry.get(subId);
+        if (!sub?.applyOwn(change)) return;
+        if (sub.cursor !== undefined) this.persisted?.transactionApplied({ cursor: sub.cursor, changes: [change] });
+        this.scheduleBaseRebuild();
+      },
+    });
+    this.writes.pending.on('change', () => this.emitter.emit('view', undefined));
+    this.writes.undoManager.on('change', (e) => this.emitter.emit('history', e));
     this.server = new ServerSubscriptions({
       fetch,
       baseUrl: options.url,
@@ -86,6 +107,9 @@ export class SyncClient {
 
   private readonly stopOnline: () => void;
   private readonly persisted: PersistedState | undefined;
+  private readonly writes: ClientWrites;
+  private writesStarted: Promise<void> | undefined;
+  private rebuildQueued = false;
   /** Rebuilt from storage and not yet claimed by a subscribe() call. */
   private readonly restored = new Map<string, Subscription>();
 
@@ -116,7 +140,73 @@ export class SyncClient {
   static async open(options: SyncClientOptions & { store: LocalStore }): Promise<SyncClient> {
     const client = new SyncClient(options);
     await client.restore();
+    await client.startWrites();
     return client;
+  }
+
+  // ── writes ──────────────────────────────────────────────────────────────
+
+  /** Applies ops at once to the view and queues them for the server (in order, retried). Resolves with the mutation id. */
+  async mutate(ops: WriteOp[]): Promise<number> {
+    await this.startWrites();
+    return this.writes.mutate(ops);
+  }
+
+  /** A named server mutator; pass `predict` to `registerMutator` to show its effect before the answer. */
+  async mutator(name: string, args: unknown): Promise<number> {
+    await this.startWrites();
+    return this.writes.mutator(name, args);
+  }
+
+  /** Local effect of a named mutator, for the optimistic view. */
+  registerMutator(name: string, predict: Predictor): () => void {
+    return this.writes.pending.registerMutator(name, predict);
+  }
+
+  /** Sends the inverse of the last local mutation as a new one; undefined when there is nothing to undo. */
+  async undo(): Promise<number | undefined> {
+    await this.startWrites();
+    return this.writes.undo();
+  }
+
+  async redo(): Promise<number | undefined> {
+    await this.startWrites();
+    return this.writes.redo();
+  }
+
+  get canUndo(): boolean {
+    return this.writes.undoManager.canUndo;
+  }
+  get canRedo(): boolean {
+    return this.writes.undoManager.canRedo;
+  }
+
+  /** The rows of a table as the user should see them: server rows plus pending local mutations. */
+  view(table: string): Row[] {
+    return this.writes.view(table);
+  }
+
+  /** Mutations not yet confirmed by the server. */
+  get pendingMutations(): number {
+    return this.writes.pending.size;
+  }
+
+  private startWrites(): Promise<void> {
+    if (!this.writesStarted) {
+      this.writesStarted = this.writes.start();
+      this.scheduleBaseRebuild();
+    }
+    return this.writesStarted;
+  }
+
+  /** A client that never writes never builds the table view (nor asks for /v1/collections). */
+  private scheduleBaseRebuild(): void {
+    if (!this.writesStarted || this.rebuildQueued) return;
+    this.rebuildQueued = true;
+    queueMicrotask(() => {
+      this.rebuildQueued = false;
+      this.writes.rebuildBase(this.registry.byId.values());
+    });
   }
 
   /** Subscribes; the first call opens the connection. Row type R is the caller's claim, not checked. */
@@ -161,6 +251,9 @@ export class SyncClient {
   }
 
   private watchForPersistence(sub: Subscription): void {
+    sub.on('change', (e) => {
+      if (e.cause !== 'changes') this.scheduleBaseRebuild(); // snapshots and resyncs (changes come via 'transaction')
+    });
     if (!this.persisted) return;
     const persisted = this.persisted;
     sub.on('change', (e) => {
@@ -171,6 +264,7 @@ export class SyncClient {
   /** Stops for good: aborts the stream and pending requests, clears timers. */
   async close(): Promise<void> {
     this.stopOnline();
+    this.writes.close();
     await this.stream.close();
   }
 
@@ -208,10 +302,12 @@ export class SyncClient {
       case 'snapshot':
         return this.registry.applySnapshot(decoded.message);
       case 'changes':
-        return this.registry.applyChanges(decoded.message);
+        this.registry.applyChanges(decoded.message);
+        return this.writes.onStream(decoded.message);
       case 'ack':
         this.registry.applyAck(decoded.message);
         this.persisted?.cursorsAdvanced(this.registry.byId.values());
+        this.writes.onStream(decoded.message);
         return this.emitter.emit('ack', decoded.message);
       case 'resync':
         return this.resync(decoded.message.subscription);

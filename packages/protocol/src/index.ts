@@ -6,6 +6,7 @@ export type {
   Change,
   ChangeOp,
   ChangesMessage,
+  CoveredChange,
   DiffSyncResponse,
   MutateResponse,
   WrittenRow,

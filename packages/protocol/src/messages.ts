@@ -40,11 +40,23 @@ export interface ChangesMessage {
   cursor: string;
   changes: Change[];
   mutations?: MutationRef[];
+  /** Initiator only: changes left out because the mutation's answer holds their rows. */
+  covered?: CoveredChange[];
 }
 
 export interface AckMessage {
   cursor: string;
   mutations: MutationRef[];
+  /** Which of this connection's subscriptions the left-out rows belong to (apply them from the answer). */
+  covered?: CoveredChange[];
+}
+
+/** A change the initiator gets without its row: it is in the mutation's answer (same table, key, version). */
+export interface CoveredChange {
+  collection: string;
+  op: ChangeOp;
+  key: string;
+  version: number;
 }
 
 /** Why a subscription must be resynchronised from a fresh snapshot. */

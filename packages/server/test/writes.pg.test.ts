@@ -184,9 +184,14 @@ describe('writes', () => {
       ],
     });
     await mine.until((x) => x.of('ack').length === 1);
+    // No rows, but which subscription they belong to: the client applies them from its answer.
     expect(mine.of('ack')[0]?.data).toEqual({
       cursor: a.body.cursor,
       mutations: [{ clientId: 'c-gus', mutationId: 1 }],
+      covered: [
+        { collection: 'all', op: 'insert', key: id, version: 1 },
+        { collection: 'all', op: 'update', key: id, version: 2 },
+      ],
     });
     expect(mine.of('ack')[0]?.id).toBe(a.body.cursor);
     expect(mine.of('changes')).toHaveLength(0);

@@ -110,6 +110,22 @@ export class Subscription<R extends Row = Row> implements SubscriptionHandle<R> 
     this.currentCursor = cursor;
   }
 
+  /**
+   * A row of our own mutation's answer that the stream left out for us. Applied
+   * only if newer than what we hold, so a late answer never undoes a later change.
+   */
+  applyOwn(change: Change): boolean {
+    const had = this.store.get(change.key);
+    const newer =
+      change.op === 'delete'
+        ? had !== undefined && had.version <= change.version
+        : had === undefined || had.version < change.version;
+    if (!newer || this.currentStatus !== 'live') return false;
+    this.store.apply([change]);
+    this.emitChange('changes', [change]);
+    return true;
+  }
+
   advanceCursor(cursor: string): void {
     if (this.currentStatus === 'live' && this.currentCursor !== undefined && cursor > this.currentCursor) {
       this.currentCursor = cursor;

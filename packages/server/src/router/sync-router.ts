@@ -15,7 +15,7 @@
  */
 import type { Logger } from 'pino';
 import type pg from 'pg';
-import type { ResyncReason, Subscription } from '@syncline/protocol';
+import type { CoveredChange, ResyncReason, Subscription } from '@syncline/protocol';
 import type { BusConsumer, StreamEpoch } from '../bus/bus.ts';
 import { decodeCursor, encodeCursor } from '../bus/cursor.ts';
 import type { Resuming } from './resume.ts';
@@ -191,9 +191,9 @@ export class SyncRouter implements BusConsumer {
       // The initiator already has the rows its response returned: it gets the rest (a trigger's
       // side effects), or just an ack that moves its cursor and confirms its mutations.
       for (const conn of initiators) {
-        const rest = withoutReturnedRows(perConnection.get(conn) ?? [], tag, this.instanceTables);
-        if (rest.length > 0) conn.changes(cursor, rest, new Map(), mutations);
-        else conn.ack({ cursor, mutations });
+        const { rest, covered } = withoutReturnedRows(perConnection.get(conn) ?? [], tag, this.instanceTables);
+        if (rest.length > 0) conn.changes(cursor, rest, new Map(), mutations, covered);
+        else conn.ack({ cursor, mutations, ...(covered.length > 0 ? { covered } : {}) });
       }
       for (const id of tag.mutationIds)
         for (const f of [...(this.awaiting.get(`${tag.clientId}\u0000${id}`) ?? [])]) f(cursor);
@@ -508,22 +508,29 @@ export class SyncRouter implements BusConsumer {
   }
 }
 
-/** A connection's entries minus the changes the initiator's response already covers. */
+/**
+ * A connection's entries minus the changes the initiator's response already
+ * covers — and which subscriptions those belonged to, so the client can apply
+ * the answer's rows to exactly them.
+ */
 function withoutReturnedRows(
   entries: ChangesEntry[],
   tag: OriginTag,
   tableOf: (instanceId: number) => string | undefined,
-): ChangesEntry[] {
-  const out: ChangesEntry[] = [];
+): { rest: ChangesEntry[]; covered: CoveredChange[] } {
+  const rest: ChangesEntry[] = [];
+  const covered: CoveredChange[] = [];
   for (const e of entries) {
     const table = tableOf(e.instanceId);
     // The response holds the row at its returned version: every change up to that version is
     // already on the client; a later one (a trigger touching the row again) is news.
     const changes = e.changes.filter((c) => {
       const returned = tag.rows.get(`${table}\u0000${c.key}`);
-      return returned === undefined || c.version > returned;
+      if (returned === undefined || c.version > returned) return true;
+      covered.push({ collection: e.subId, op: c.op, key: c.key, version: c.version });
+      return false;
     });
-    if (changes.length > 0) out.push({ ...e, changes });
+    if (changes.length > 0) rest.push({ ...e, changes });
   }
-  return out;
+  return { rest, covered };
 }

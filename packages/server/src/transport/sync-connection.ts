@@ -8,6 +8,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type {
+  CoveredChange,
   AckMessage,
   MutationRef,
   ChangesMessage,
@@ -94,13 +95,24 @@ export abstract class SyncConnection {
    * One `changes` message for one transaction, holding every change this
    * connection may see (and the mutations that caused it, when tagged).
    */
-  changes(cursor: string, entries: ChangesEntry[], cache: FrameCache, mutations?: MutationRef[]): void {
+  changes(
+    cursor: string,
+    entries: ChangesEntry[],
+    cache: FrameCache,
+    mutations?: MutationRef[],
+    covered?: CoveredChange[],
+  ): void {
     if (this.closed) return;
     let signature = this.transport;
     for (const e of entries) signature += `\u0001${e.subId}\u0002${e.instanceId}`;
     let frame = cache.get(signature);
     if (!frame) {
-      const msg: ChangesMessage = { cursor, changes: [], ...(mutations ? { mutations } : {}) };
+      const msg: ChangesMessage = {
+        cursor,
+        changes: [],
+        ...(mutations ? { mutations } : {}),
+        ...(covered && covered.length > 0 ? { covered } : {}),
+      };
       for (const e of entries) for (const c of e.changes) msg.changes.push({ collection: e.subId, ...c });
       frame = this.frame('changes', JSON.stringify(msg), cursor);
       cache.set(signature, frame);

@@ -1,0 +1,107 @@
+/**
+ * The client's write side against the real server: mutations made while the
+ * server is down show at once and are applied in order, once, when it comes
+ * back; a conflict rolls back with an event; undo and redo go through the server.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { MemoryLocalStore, SyncClient, type RejectedEvent, type WebSocketConstructor } from '@syncline/client';
+import type { SynclineOptions } from '../src/config.ts';
+import type { SynclineServer } from '../src/server.ts';
+import { eventually } from './client-harness.ts';
+import { COLLECTIONS, SCHEMA } from './fixtures.ts';
+import { freePort } from './free-port.ts';
+import { createTestDatabase, type TestDatabase } from './test-database.ts';
+import { startTestServer } from './test-server.ts';
+import { testToken } from './test-token.ts';
+
+let db: TestDatabase;
+let server: SynclineServer | null = null;
+let port: number;
+const writes: SynclineOptions['writes'] = { item: { insert: true, update: true, delete: true } };
+const start = async () => (server = await startTestServer(db, COLLECTIONS, { port, writes }));
+
+beforeAll(async () => {
+  db = await createTestDatabase(SCHEMA);
+  port = await freePort();
+  await start();
+});
+afterAll(async () => {
+  await server?.stop();
+  await db?.drop();
+});
+
+async function client() {
+  return SyncClient.open({
+    url: `http://127.0.0.1:${port}`,
+    token: () => testToken('writer'),
+    transport: 'ws',
+    WebSocket: WebSocket as unknown as WebSocketConstructor,
+    store: await MemoryLocalStore.open(),
+    backoff: { baseMs: 50, maxMs: 300 },
+  });
+}
+
+describe('client writes', () => {
+  it('20 mutations made while the server is down show at once and are applied in order, once, when it is back', async () => {
+    const c = await client();
+    const sub = c.subscribe({ id: 'all', collection: 'items_all' });
+    await sub.ready();
+    await server?.stop();
+    server = null;
+    for (let i = 0; i < 20; i++) {
+      await c.mutate([
+        {
+          type: 'insert',
+          table: 'item',
+          row: { id: `off${String(i).padStart(2, '0')}`, status: 'open', body: String(i) },
+        },
+      ]);
+      expect(c.view('item').filter((r) => String(r['id']).startsWith('off'))).toHaveLength(i + 1); // shown before any server
+    }
+    expect(c.pendingMutations).toBe(20);
+    await start();
+    await eventually(() => c.pendingMutations === 0, 30_000, 'outbox drained');
+    const applied = await db.query<{ id: string }>(
+      `SELECT id FROM item WHERE id LIKE 'off%' ORDER BY xmin::text::bigint`,
+    );
+    expect(applied.rows.map((r) => r.id)).toEqual(
+      Array.from({ length: 20 }, (_, i) => `off${String(i).padStart(2, '0')}`),
+    );
+    await eventually(
+      () => c.view('item').filter((r) => String(r['id']).startsWith('off')).length === 20 && sub.rows().length === 20,
+    );
+    await c.close();
+  }, 60_000);
+
+  it('a conflicting mutation rolls back with an event carrying the server row; undo and redo go through the server', async () => {
+    await db.query(`INSERT INTO item (id, status) VALUES ('u1', 'open')`);
+    const c = await client();
+    const sub = c.subscribe({ id: 'all', collection: 'items_all' });
+    await sub.ready();
+    await eventually(() => c.view('item').some((r) => r['id'] === 'u1'));
+    const rejected: RejectedEvent[] = [];
+    c.on('rejected', (e) => rejected.push(e));
+
+    await c.mutate([{ type: 'set', table: 'item', id: 'u1', key: 'status', value: 'mine', expectedVersion: 99 }]);
+    expect(c.view('item').find((r) => r['id'] === 'u1')?.['status']).toBe('mine'); // optimistic
+    await eventually(() => rejected.length === 1, 10_000, 'rejection');
+    expect(rejected[0]?.error.code).toBe('CONFLICT');
+    expect(c.view('item').find((r) => r['id'] === 'u1')?.['status']).toBe('open'); // rolled back
+
+    await c.mutate([{ type: 'set', table: 'item', id: 'u1', key: 'status', value: 'first' }]);
+    await eventually(() => c.pendingMutations === 0 && sub.get('u1')?.['status'] === 'first');
+    expect(c.canUndo).toBe(true);
+    await c.undo();
+    await eventually(
+      async () => (await db.query(`SELECT status FROM item WHERE id = 'u1'`)).rows[0]?.['status'] === 'open',
+    );
+    expect(c.canRedo).toBe(true);
+    await c.redo();
+    await eventually(
+      async () => (await db.query(`SELECT status FROM item WHERE id = 'u1'`)).rows[0]?.['status'] === 'first',
+    );
+    await eventually(() => c.view('item').find((r) => r['id'] === 'u1')?.['status'] === 'first');
+    await c.close();
+  });
+});
