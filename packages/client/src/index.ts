@@ -49,3 +49,4 @@ export {
 } from './persistence/errors.ts';
 export { Drafts } from './drafts/drafts.ts';
 export type { RejectedEvent, MutationError, Predictor, MutationBody } from './mutations/pending-mutations.ts';
+export { createQuery, type QueryBuilder, type ViewSource } from './query/live-query.ts';

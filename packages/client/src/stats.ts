@@ -10,6 +10,8 @@ export interface SyncClientStats {
   /** Known event names whose data failed to parse or validate; they are skipped. */
   malformedEvents: number;
   snapshotsCompleted: number;
+  /** Resyncs answered by differential sync (rows kept, only the difference transferred). */
+  diffSyncs: number;
   /** `changes` messages that changed at least one subscription. */
   messagesApplied: number;
   changesApplied: number;
@@ -32,6 +34,7 @@ export function createStats(): SyncClientStats {
     eventsReceived: 0,
     malformedEvents: 0,
     snapshotsCompleted: 0,
+    diffSyncs: 0,
     messagesApplied: 0,
     changesApplied: 0,
     duplicatesIgnored: 0,

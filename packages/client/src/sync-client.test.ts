@@ -166,36 +166,84 @@ describe('SyncClient data path', () => {
     await client.close();
   });
 
-  it('on resync clears the rows and re-subscribes without a cursor by POST', async () => {
+  it('on resync with rows in hand runs a differential sync, keeps the rows meanwhile, and resumes from its cursor', async () => {
     const { server, client, hello } = setupClient();
     const a = client.subscribe({ id: 'a', collection: 'orders', params: { shop: 's1' } });
     await flush();
     hello();
+    server.stream.push(
+      snapshot(
+        'a',
+        [
+          ['1', { id: 1 }],
+          ['2', { id: 2 }],
+        ],
+        cur(10),
+      ),
+    );
+    await flush();
+    let answer: (r: Response) => void = () => {};
+    server.post = (req) =>
+      req.url.pathname === '/v1/sync' ? new Promise<Response>((r) => (answer = r)) : Response.json({ ok: true });
+
+    server.stream.push(sse('resync', { subscription: 'a', reason: 'cursor-too-old' }));
+    await flush();
+    expect(a.status).toBe('resyncing');
+    expect(a.rows()).toEqual([{ id: 1 }, { id: 2 }]); // still on screen
+    const [diff] = server.posts('/v1/sync');
+    expect(diff?.body).toEqual({
+      subscription: { id: 'a', collection: 'orders', params: { shop: 's1' } },
+      versions: { '1': 1, '2': 1 },
+    });
+
+    answer(
+      Response.json({
+        new: [{ key: '3', row: { id: 3 }, version: 1 }],
+        updated: [],
+        unchanged: ['1'],
+        removed: ['2'],
+        cursor: cur(30),
+      }),
+    );
+    await flush();
+    expect(a.status).toBe('live');
+    expect(a.rows()).toEqual([{ id: 1 }, { id: 3 }]);
+    expect(a.cursor).toBe(cur(30));
+    const [post] = server.posts('/v1/sync/subscribe');
+    expect(post?.body).toEqual({
+      connectionId: 'conn-1',
+      subscription: { id: 'a', collection: 'orders', params: { shop: 's1' }, cursor: cur(30) },
+    });
+    expect(client.stats).toMatchObject({ resyncs: 1, diffSyncs: 1 });
+    await client.close();
+  });
+
+  it('on resync without rows (or when differential sync fails) clears and re-subscribes without a cursor', async () => {
+    const { server, client, hello } = setupClient();
+    const a = client.subscribe({ id: 'a', collection: 'orders' });
+    await flush();
+    hello();
     server.stream.push(snapshot('a', [['1', { id: 1 }]], cur(10)));
     await flush();
+    server.post = (req) =>
+      req.url.pathname === '/v1/sync'
+        ? Response.json({ error: { code: 'INTERNAL', message: 'x' } }, { status: 500 })
+        : Response.json({ ok: true });
     const causes: string[] = [];
     a.on('change', (e) => causes.push(e.cause));
-
     server.stream.push(sse('resync', { subscription: 'a', reason: 'cursor-too-old' }));
     await flush();
     expect(a.rows()).toEqual([]);
     expect(a.cursor).toBeUndefined();
-    expect(a.status).toBe('resyncing');
     expect(causes).toEqual(['resync']);
     const [post] = server.posts('/v1/sync/subscribe');
-    expect(post?.body).toEqual({
-      connectionId: 'conn-1',
-      subscription: { id: 'a', collection: 'orders', params: { shop: 's1' } },
-    });
+    expect(post?.body).toEqual({ connectionId: 'conn-1', subscription: { id: 'a', collection: 'orders' } });
     expect(post?.headers.get('authorization')).toBe('Bearer tok');
-    expect(post?.headers.get('content-type')).toBe('application/json');
-    expect(post?.headers.get('x-client-id')).toBe('c1');
-
     server.stream.push(snapshot('a', [['2', { id: 2 }]], cur(20)));
     await flush();
     expect(a.status).toBe('live');
     expect(a.rows()).toEqual([{ id: 2 }]);
-    expect(client.stats.resyncs).toBe(1);
+    expect(client.stats).toMatchObject({ resyncs: 1, diffSyncs: 0 });
     await client.close();
   });
 

@@ -20,6 +20,9 @@ import { browserOnline } from './connection/online-source.ts';
 import type { LocalStore } from './persistence/local-store.ts';
 import { PersistedState } from './persistence/persisted-state.ts';
 import { ClientWrites } from './mutations/client-writes.ts';
+import { requestDiffSync } from './connection/diff-sync.ts';
+import { createQuery, type QueryBuilder, type ViewSource } from './query/live-query.ts';
+import { Drafts } from './drafts/drafts.ts';
 import type { Predictor } from './mutations/pending-mutations.ts';
 import type { SubscriptionParams } from './store/subscription-handle.ts';
 
@@ -52,6 +55,7 @@ export class SyncClient {
     this.clientId = options.clientId ?? randomId();
     this.refreshableToken = typeof options.token === 'function';
     const fetch = options.fetch ?? globalFetch;
+    this.http = { fetch, baseUrl: options.url, clientId: this.clientId, token: options.token };
     const webSocket = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
     this.persisted = options.store
       ? new PersistedState(options.store, (e) => this.emitter.emit('storageError', e))
@@ -78,6 +82,9 @@ export class SyncClient {
       },
     });
     this.writes.pending.on('change', () => this.emitter.emit('view', undefined));
+    this.draftsInstance = options.store
+      ? new Drafts(options.store, (e) => this.emitter.emit('storageError', e))
+      : undefined;
     this.writes.undoManager.on('change', (e) => this.emitter.emit('history', e));
     this.server = new ServerSubscriptions({
       fetch,
@@ -108,6 +115,12 @@ export class SyncClient {
   private readonly stopOnline: () => void;
   private readonly persisted: PersistedState | undefined;
   private readonly writes: ClientWrites;
+  private readonly http: Parameters<typeof requestDiffSync>[0];
+  private readonly viewSource: ViewSource = {
+    view: () => this.writes.pending.view(),
+    onChange: (listener) => this.on('view', listener),
+  };
+  private readonly draftsInstance: Drafts | undefined;
   private writesStarted: Promise<void> | undefined;
   private rebuildQueued = false;
   /** Rebuilt from storage and not yet claimed by a subscribe() call. */
@@ -184,6 +197,21 @@ export class SyncClient {
   /** The rows of a table as the user should see them: server rows plus pending local mutations. */
   view(table: string): Row[] {
     return this.writes.view(table);
+  }
+
+  /**
+   * A live query over a table of the optimistic view:
+   * `client.query('order').where((o) => o.status === 'pending').orderBy('created_at').limit(20).subscribe(render)`.
+   * It re-runs only when its table changes, and notifies only when its result does.
+   */
+  query<R extends Row = Row>(table: string): QueryBuilder<R> {
+    void this.startWrites(); // the table view is built from the subscriptions once writes are on
+    return createQuery<R>(this.viewSource, table);
+  }
+
+  /** Unsaved form state per key, persisted in the client's store (present when a store was given). */
+  get drafts(): Drafts | undefined {
+    return this.draftsInstance;
   }
 
   /** Mutations not yet confirmed by the server. */
@@ -264,6 +292,7 @@ export class SyncClient {
   /** Stops for good: aborts the stream and pending requests, clears timers. */
   async close(): Promise<void> {
     this.stopOnline();
+    this.draftsInstance?.dispose();
     this.writes.close();
     await this.stream.close();
   }
@@ -310,7 +339,7 @@ export class SyncClient {
         this.writes.onStream(decoded.message);
         return this.emitter.emit('ack', decoded.message);
       case 'resync':
-        return this.resync(decoded.message.subscription);
+        return this.resync(decoded.message.subscription, decoded.message.reason);
       case 'error':
         return this.onError(decoded.message);
       case 'ping':
@@ -318,12 +347,40 @@ export class SyncClient {
     }
   }
 
-  private resync(id: string): void {
+  /**
+   * The server cannot resume a subscription. With rows in hand, ask what changed
+   * (differential sync) and keep showing them meanwhile; with none, when versions
+   * cannot tell (a schema change, other claims), or if that fails, start over
+   * from a snapshot.
+   */
+  private resync(id: string, reason?: string): void {
     const sub = this.registry.get(id);
     if (!sub) return;
     this.statsData.resyncs++;
-    sub.resync();
-    this.server.subscribe(sub);
+    const versions: Record<string, number> = {};
+    for (const [key, r] of sub.rowsByKey()) versions[key] = r.version;
+    // Versions cannot tell what these change: a new column's default (no row's version moves),
+    // or a token that binds other rows. Only a snapshot can.
+    const versionsBlind = reason === 'schema-changed' || reason === 'claims-changed';
+    if (Object.keys(versions).length === 0 || sub.status === 'resyncing' || versionsBlind) {
+      sub.resync();
+      this.server.subscribe(sub);
+      return;
+    }
+    sub.startDiffSync();
+    requestDiffSync(this.http, sub.toWire(), versions).then(
+      (diff) => {
+        if (this.registry.get(id) !== sub) return; // unsubscribed meanwhile
+        this.statsData.diffSyncs++;
+        sub.applyDiff(diff);
+        this.server.subscribe(sub); // carries the answer's cursor: resumes live from there
+      },
+      () => {
+        if (this.registry.get(id) !== sub) return;
+        sub.resync();
+        this.server.subscribe(sub);
+      },
+    );
   }
 
   private onError(error: ErrorMessage): void {

@@ -8,7 +8,7 @@ export interface WatchedClient {
   subs: Record<string, SubscriptionHandle>;
   /** `subscription@cursor` for every transaction applied to a subscription, in order. */
   applied: string[];
-  resyncs: number;
+  readonly resyncs: number;
 }
 
 export function watchedClient(
@@ -24,16 +24,20 @@ export function watchedClient(
     transport,
     WebSocket: WebSocket as unknown as WebSocketConstructor,
   });
-  const w: WatchedClient = { client, subs: {}, applied: [], resyncs: 0 };
+  const w: WatchedClient = {
+    client,
+    subs: {},
+    applied: [],
+    // Resyncs the server asked for (answered by differential sync or a snapshot).
+    get resyncs() {
+      return client.stats.resyncs;
+    },
+  };
   client.on('transaction', (t) => {
     for (const sub of new Set(t.changes.map((c) => c.collection))) w.applied.push(`${sub}@${t.cursor}`);
   });
   for (const s of subs) {
-    const h = client.subscribe(s);
-    h.on('change', (e) => {
-      if (e.cause === 'resync') w.resyncs++;
-    });
-    w.subs[s.id] = h;
+    w.subs[s.id] = client.subscribe(s);
   }
   return w;
 }

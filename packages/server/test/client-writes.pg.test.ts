@@ -104,4 +104,43 @@ describe('client writes', () => {
     await eventually(() => c.view('item').find((r) => r['id'] === 'u1')?.['status'] === 'first');
     await c.close();
   });
+
+  it('live queries follow the optimistic view; drafts survive a reopen on the same store', async () => {
+    const store = await MemoryLocalStore.open();
+    const open = () =>
+      SyncClient.open({
+        url: `http://127.0.0.1:${port}`,
+        token: () => testToken('writer'),
+        transport: 'sse',
+        store,
+        backoff: { baseMs: 50, maxMs: 300 },
+      });
+    const c = await open();
+    const sub = c.subscribe({ id: 'all', collection: 'items_all' });
+    await sub.ready();
+    const results: string[][] = [];
+    const stop = c
+      .query('item')
+      .where((r) => r['status'] === 'lq')
+      .orderBy('id')
+      .subscribe((rows) => results.push(rows.map((r) => String(r['id']))));
+    await c.mutate([{ type: 'insert', table: 'item', row: { id: 'lq2', status: 'lq' } }]);
+    await c.mutate([{ type: 'insert', table: 'item', row: { id: 'lq1', status: 'lq' } }]);
+    expect(results.at(-1)).toEqual(['lq1', 'lq2']); // at once, before the server answered
+    await eventually(() => c.pendingMutations === 0, 10_000, 'both inserts on the server');
+    await db.query(`UPDATE item SET status = 'other' WHERE id = 'lq2'`); // someone else's change
+    await eventually(
+      () => JSON.stringify(results.at(-1)) === JSON.stringify(['lq1']),
+      10_000,
+      'query follows the server',
+    );
+    stop();
+
+    await c.drafts?.set('order-form', { title: 'half typed' });
+    await c.flushStorage();
+    await c.close();
+    const again = await open();
+    expect(await again.drafts?.get('order-form')).toEqual({ title: 'half typed' });
+    await again.close();
+  });
 });

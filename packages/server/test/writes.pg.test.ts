@@ -277,4 +277,22 @@ describe('writes', () => {
       version: 1,
     });
   });
+
+  it('a malformed mutation is recorded like any refusal, so the client’s next id is accepted', async () => {
+    const bad = await mutate('lou', 'c-lou', {
+      ops: [{ type: 'set', table: 'item', id: 'x', key: 'body', value: 'v', expectedVersion: null }],
+    });
+    expect(bad).toMatchObject({ status: 400, body: { error: { code: 'BAD_REQUEST', op: 0 } } });
+    const again = await mutate(
+      'lou',
+      'c-lou',
+      { ops: [{ type: 'set', table: 'item', id: 'x', key: 'body', value: 'v', expectedVersion: null }] },
+      1,
+    );
+    expect(again.body).toEqual(bad.body); // answered from the record
+    const next = await mutate('lou', 'c-lou', {
+      ops: [{ type: 'insert', table: 'note', row: { body: 'after a refusal' } }],
+    });
+    expect(next.status).toBe(200);
+  });
 });

@@ -1,4 +1,11 @@
-import type { Change, ErrorMessage, Row, SnapshotMessage, Subscription as WireSubscription } from '@syncline/protocol';
+import type {
+  DiffSyncResponse,
+  Change,
+  ErrorMessage,
+  Row,
+  SnapshotMessage,
+  Subscription as WireSubscription,
+} from '@syncline/protocol';
 import { Emitter } from './emitter.ts';
 import { RowStore, type StoredRow } from './row-store.ts';
 import type {
@@ -130,6 +137,39 @@ export class Subscription<R extends Row = Row> implements SubscriptionHandle<R> 
     if (this.currentStatus === 'live' && this.currentCursor !== undefined && cursor > this.currentCursor) {
       this.currentCursor = cursor;
     }
+  }
+
+  /** Differential sync running: rows stay on screen while we ask what changed. */
+  startDiffSync(): void {
+    this.currentCursor = undefined;
+    this.setStatus('resyncing');
+  }
+
+  /** The answer of a differential sync: apply it and continue live from its cursor. */
+  applyDiff(diff: DiffSyncResponse): void {
+    const changes: Change[] = [
+      ...diff.new.map((r) => ({
+        collection: this.id,
+        op: 'insert' as const,
+        key: r.key,
+        row: r.row,
+        version: r.version,
+      })),
+      ...diff.updated.map((r) => ({
+        collection: this.id,
+        op: 'update' as const,
+        key: r.key,
+        row: r.row,
+        version: r.version,
+      })),
+      ...diff.removed.map((key) => ({ collection: this.id, op: 'delete' as const, key, row: null, version: 0 })),
+    ];
+    this.store.apply(changes);
+    this.currentCursor = diff.cursor;
+    this.setStatus('live');
+    this.settleReady?.();
+    this.settleReady = undefined;
+    this.emitChange('snapshot', changes);
   }
 
   /** The server cannot resume us: drop everything and wait for a fresh snapshot. */

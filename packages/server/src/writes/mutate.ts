@@ -135,3 +135,35 @@ async function runMutator(
 function errorAnswer(e: SynclineError): RecordedAnswer {
   return { status: e.status, body: { error: { code: e.code, message: e.message, ...e.details }, ...e.body } };
 }
+
+/**
+ * A request whose ops failed validation, but whose client and mutation id are
+ * sound: its refusal is recorded like any permanent error, so the client's
+ * queue can move on to the next id instead of hitting a gap forever.
+ */
+export async function recordRefusal(
+  deps: MutateDeps,
+  identity: Identity,
+  clientId: string,
+  mutationId: number,
+  error: SynclineError,
+): Promise<RecordedAnswer> {
+  const c = await deps.pool.connect();
+  try {
+    await c.query('BEGIN');
+    const replay = await claimMutation(c, clientId, mutationId, identity.userId);
+    if (replay) {
+      await c.query('COMMIT');
+      return replay.status === 200 ? { status: 200, body: { ...replay.body, cursor: null, replayed: true } } : replay;
+    }
+    const answer = errorAnswer(error);
+    await recordMutation(c, clientId, mutationId, answer);
+    await c.query('COMMIT');
+    return answer;
+  } catch (e) {
+    await c.query('ROLLBACK').catch(() => {});
+    throw classifyPgError(e).error;
+  } finally {
+    c.release();
+  }
+}
