@@ -151,7 +151,12 @@ export class SyncClient {
    * resume from their stored cursors once connected.
    */
   static async open(options: SyncClientOptions & { store: LocalStore }): Promise<SyncClient> {
-    const client = new SyncClient(options);
+    // The client id lives with the store: mutations stored by an earlier session must be
+    // re-sent under the id they were first sent with, or the server could apply them twice.
+    const stored = await options.store.meta.get('clientId');
+    const clientId = options.clientId ?? stored ?? randomId();
+    if (stored !== clientId) await options.store.meta.set('clientId', clientId);
+    const client = new SyncClient({ ...options, clientId });
     await client.restore();
     await client.startWrites();
     return client;

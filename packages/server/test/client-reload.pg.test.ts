@@ -77,6 +77,7 @@ it('a reload shows stored rows without the network, then resumes from the cursor
 
   // Offline reload: the server cannot be reached, the rows are there at once.
   const c2 = await open('http://127.0.0.1:1');
+  expect(c2.clientId).toBe(c1.clientId); // kept in the store: unsent mutations keep their id
   const s2 = c2.subscribe({ id: 'all', collection: 'items_all' });
   expect(s2.rows()).toHaveLength(500);
   expect(s2.get('r3')?.['status']).toBe('done');
