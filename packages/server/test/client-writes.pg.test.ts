@@ -143,4 +143,24 @@ describe('client writes', () => {
     expect(await again.drafts?.get('order-form')).toEqual({ title: 'half typed' });
     await again.close();
   });
+
+  it('undo of a mutation whose row another user changed since is refused with a conflict, not applied over theirs', async () => {
+    await db.query(`INSERT INTO item (id, status) VALUES ('u2', 'open')`);
+    const c = await client();
+    const sub = c.subscribe({ id: 'all', collection: 'items_all' });
+    await sub.ready();
+    await eventually(() => c.view('item').some((r) => r['id'] === 'u2'));
+    const rejected: RejectedEvent[] = [];
+    c.on('rejected', (e) => rejected.push(e));
+    await c.mutate([{ type: 'set', table: 'item', id: 'u2', key: 'status', value: 'mine' }]);
+    await eventually(() => c.pendingMutations === 0);
+    await db.query(`UPDATE item SET status = 'theirs' WHERE id = 'u2'`); // someone else, after us
+    await eventually(() => sub.get('u2')?.['status'] === 'theirs');
+    await c.undo();
+    await eventually(() => rejected.length === 1, 10_000, 'undo refused');
+    expect(rejected[0]?.error.code).toBe('CONFLICT');
+    expect((await db.query(`SELECT status FROM item WHERE id = 'u2'`)).rows[0]?.['status']).toBe('theirs');
+    await eventually(() => c.view('item').find((r) => r['id'] === 'u2')?.['status'] === 'theirs');
+    await c.close();
+  });
 });
