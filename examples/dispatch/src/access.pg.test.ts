@@ -4,20 +4,18 @@
  * params and client ids), permissions taken away live, token expiry and
  * refresh, and RLS stopping rows a too-broad filter would let through.
  */
-import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSyncline, type SynclineServer } from '@syncline/server';
+import type { SynclineServer } from '@syncline/server';
+import { startDemoTestServer } from './testing/demo-test-server.ts';
 import { TRANSPORTS, openStream, type StreamReader } from '../../../packages/server/test/stream-reader.ts';
-import { createTestDatabase, type TestDatabase } from '../../../packages/server/test/test-database.ts';
-import { TEST_SECRET, testToken } from '../../../packages/server/test/test-token.ts';
+import { type TestDatabase } from '../../../packages/server/test/test-database.ts';
+import { testToken } from '../../../packages/server/test/test-token.ts';
 import { stateOf } from '../../../packages/server/test/replay-state.ts';
 import { WsReader, wsUrl } from '../../../packages/server/test/ws-reader.ts';
 import { SseReader, eventsUrl } from '../../../packages/server/test/sse-reader.ts';
 import { eventually, watchedClient } from '../../../packages/server/test/client-harness.ts';
 import { demoCollections } from './collections.ts';
-import { DEMO_RLS, DEMO_ROLE } from './rls.ts';
-import { DEMO_SCHEMA } from './schema.ts';
-import { DEMO_USERS, seedDemo } from './seed.ts';
+import { DEMO_USERS } from './seed.ts';
 
 const { alice, bob, dmitri, olga, dana } = DEMO_USERS;
 const as = (user: string, role: string, expiresInSec = 3600) => testToken(user, { app_role: role }, expiresInSec);
@@ -28,23 +26,11 @@ const errorFor = (r: StreamReader, id: string) => r.of('error').find((e) => e.da
 let db: TestDatabase;
 let server: SynclineServer;
 beforeAll(async () => {
-  db = await createTestDatabase(DEMO_SCHEMA);
-  await seedDemo(db.pool);
-  await db.query(DEMO_RLS);
-  server = await startSyncline({
-    databaseUrl: db.url,
+  ({ db, server } = await startDemoTestServer({
     // A deliberately too-broad collection: no filter at all. Only RLS stands between users.
     collections: [...demoCollections, { name: 'orders_everything', table: 'order' }],
-    port: 0,
-    host: '127.0.0.1',
-    slot: db.slot,
-    publication: db.slot,
-    logger: pino({ level: 'silent' }),
-    auth: { jwtSecret: TEST_SECRET },
-    db: { role: DEMO_ROLE },
-    heartbeatMs: 1_000,
     limits: { tokenWarningSec: 2, maxConnectionsPerUser: 1_000, requestsPerSecond: 100_000 },
-  });
+  }));
 });
 afterAll(async () => {
   await server?.stop();

@@ -2,40 +2,19 @@
  * The demo's business actions: each commits the order change, its history and
  * the notifications together, and other clients get them as one message.
  */
-import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSyncline, type SynclineServer } from '@syncline/server';
-import { createTestDatabase, type TestDatabase } from '../../../packages/server/test/test-database.ts';
-import { TEST_SECRET, testToken } from '../../../packages/server/test/test-token.ts';
+import type { SynclineServer } from '@syncline/server';
+import { startDemoTestServer } from './testing/demo-test-server.ts';
+import { type TestDatabase } from '../../../packages/server/test/test-database.ts';
+import { testToken } from '../../../packages/server/test/test-token.ts';
 import { SseReader, eventsUrl } from '../../../packages/server/test/sse-reader.ts';
-import { demoCollections } from './collections.ts';
-import { demoMutators } from './mutators.ts';
-import { DEMO_RLS, DEMO_ROLE } from './rls.ts';
-import { DEMO_SCHEMA } from './schema.ts';
-import { DEMO_USERS, seedDemo } from './seed.ts';
-import { demoWrites } from './writes.ts';
+import { DEMO_USERS } from './seed.ts';
 
 const { alice, dmitri, olga } = DEMO_USERS;
 let db: TestDatabase;
 let server: SynclineServer;
 beforeAll(async () => {
-  db = await createTestDatabase(DEMO_SCHEMA);
-  await seedDemo(db.pool);
-  await db.query(DEMO_RLS);
-  server = await startSyncline({
-    databaseUrl: db.url,
-    collections: demoCollections,
-    mutators: demoMutators,
-    writes: demoWrites,
-    port: 0,
-    host: '127.0.0.1',
-    slot: db.slot,
-    publication: db.slot,
-    logger: pino({ level: 'silent' }),
-    auth: { jwtSecret: TEST_SECRET },
-    db: { role: DEMO_ROLE },
-    limits: { maxConnectionsPerUser: 1_000, requestsPerSecond: 100_000 },
-  });
+  ({ db, server } = await startDemoTestServer());
 });
 afterAll(async () => {
   await server?.stop();

@@ -2,18 +2,14 @@
  * The demo page in real Chromium: it shows orders_active, and a status change
  * made with plain SQL moves the card to its new column without a reload.
  */
-import pino from 'pino';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSyncline, type SynclineServer } from '@syncline/server';
+import type { SynclineServer } from '@syncline/server';
+import { startDemoTestServer } from './testing/demo-test-server.ts';
 import { chromiumMissing, launchChromium } from '../../../packages/server/test/chromium.ts';
-import { createTestDatabase, type TestDatabase } from '../../../packages/server/test/test-database.ts';
-import { demoCollections } from './collections.ts';
+import { type TestDatabase } from '../../../packages/server/test/test-database.ts';
 import { DEV_SECRET } from './demo-auth.ts';
 import { demoRoutes } from './page.ts';
-import { DEMO_RLS, DEMO_ROLE } from './rls.ts';
-import { DEMO_SCHEMA } from './schema.ts';
-import { seedDemo } from './seed.ts';
 
 const missing = chromiumMissing();
 
@@ -24,21 +20,7 @@ describe.skipIf(missing !== null)('demo page in Chromium', () => {
   let browser: Browser;
 
   beforeAll(async () => {
-    db = await createTestDatabase(DEMO_SCHEMA);
-    await seedDemo(db.pool);
-    await db.query(DEMO_RLS);
-    server = await startSyncline({
-      databaseUrl: db.url,
-      collections: demoCollections,
-      port: 0,
-      host: '127.0.0.1',
-      slot: db.slot,
-      publication: db.slot,
-      logger: pino({ level: 'silent' }),
-      auth: { jwtSecret: DEV_SECRET },
-      db: { role: DEMO_ROLE },
-      fallback: demoRoutes(DEV_SECRET),
-    });
+    ({ db, server } = await startDemoTestServer({ auth: { jwtSecret: DEV_SECRET }, fallback: demoRoutes(DEV_SECRET) }));
     browser = await launchChromium();
   });
   afterAll(async () => {

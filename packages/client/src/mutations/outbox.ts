@@ -14,7 +14,7 @@
 import type { JsonValue, WrittenRow } from '@syncline/protocol';
 import { Backoff, DEFAULT_BACKOFF, type BackoffOptions } from '../connection/backoff.ts';
 import { realTimers, type Timers } from '../connection/timers.ts';
-import { TypedEmitter, type Listener } from './emitter.ts';
+import { Emitter, type Listener } from '../store/emitter.ts';
 import type { MutationBody, MutationError, PendingMutations } from './pending-mutations.ts';
 
 /** A persisted outbox entry. */
@@ -118,7 +118,7 @@ function isWrittenRow(v: unknown): v is WrittenRow {
 }
 
 export class Outbox {
-  private readonly emitter = new TypedEmitter<OutboxEvents>();
+  private readonly emitter = new Emitter<OutboxEvents>();
   private readonly pending: PendingMutations;
   private readonly timers: Timers;
   private readonly backoff: Backoff;

@@ -30,7 +30,7 @@
  */
 import type { ErrorCode, JsonValue, MutationRef, WriteOp, WrittenRow } from '@syncline/protocol';
 import { applyOps, defaultKeyOf, type KeyOf } from './apply-ops.ts';
-import { TypedEmitter, type Listener } from './emitter.ts';
+import { Emitter, type Listener } from '../store/emitter.ts';
 import { emptyBaseRows, isNewer, normaliseTable, RowsEditor, type BaseRows } from './table-rows.ts';
 
 export type OpsBody = { ops: WriteOp[] };
@@ -107,7 +107,7 @@ export class PendingMutations {
   private currentBase: BaseRows;
   private list: PendingMutation[] = [];
   private readonly predictors = new Map<string, Predictor>();
-  private readonly emitter: TypedEmitter<PendingMutationsEvents>;
+  private readonly emitter: Emitter<PendingMutationsEvents>;
   private readonly now: () => JsonValue;
   private readonly keyOf: KeyOf;
   private readonly reportError: (error: unknown) => void;
@@ -129,7 +129,7 @@ export class PendingMutations {
     this.now = options.now ?? (() => new Date().toISOString());
     this.keyOf = options.keyOf ?? defaultKeyOf;
     this.reportError = options.reportError ?? ((e) => console.error('[syncline] mutation', e));
-    this.emitter = new TypedEmitter(this.reportError);
+    this.emitter = new Emitter(this.reportError);
     for (const [name, p] of Object.entries(options.predictors ?? {})) this.predictors.set(name, p);
   }
 

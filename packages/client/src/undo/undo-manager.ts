@@ -19,7 +19,7 @@
  */
 import type { JsonValue, Row, WriteOp, WrittenRow } from '@syncline/protocol';
 import { applyOp, defaultKeyOf, opTarget, type KeyOf } from '../mutations/apply-ops.ts';
-import { TypedEmitter, type Listener } from '../mutations/emitter.ts';
+import { Emitter, type Listener } from '../store/emitter.ts';
 import { normaliseTable, RowsEditor, type BaseRows } from '../mutations/table-rows.ts';
 
 export interface UndoManagerOptions {
@@ -100,7 +100,7 @@ function rowId(table: string, key: string): string {
 }
 
 export class UndoManager {
-  private readonly emitter = new TypedEmitter<UndoManagerEvents>();
+  private readonly emitter = new Emitter<UndoManagerEvents>();
   private undoStack: Entry[] = [];
   private redoStack: Entry[] = [];
   /** Bodies handed out by undo()/redo() → the entry waiting for that body's mutation id. */
