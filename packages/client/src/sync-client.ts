@@ -1,4 +1,4 @@
-import type { ErrorMessage, Row, WriteOp } from '@syncline/protocol';
+import type { CoveredChange, ErrorMessage, Row, WriteOp } from '@syncline/protocol';
 import { DEFAULT_BACKOFF } from './connection/backoff.ts';
 import type { ConnectionState } from './connection/connection-state.ts';
 import { decodeEvent } from './connection/decode-event.ts';
@@ -61,7 +61,7 @@ export class SyncClient {
       ? new PersistedState(options.store, (e) => this.emitter.emit('storageError', e))
       : undefined;
     this.registry = new SubscriptionRegistry(this.statsData, (event) => {
-      this.persisted?.transactionApplied(event);
+      this.persisted?.transactionApplied(event, this.awaitingOwnRows);
       this.scheduleBaseRebuild();
       this.emitter.emit('transaction', event);
     });
@@ -76,9 +76,12 @@ export class SyncClient {
       onRejected: (e) => this.emitter.emit('rejected', e),
       applyCovered: (subId, change) => {
         const sub = this.registry.get(subId);
-        if (!sub?.applyOwn(change)) return;
-        if (sub.cursor !== undefined) this.persisted?.transactionApplied({ cursor: sub.cursor, changes: [change] });
-        this.scheduleBaseRebuild();
+        if (!sub) return;
+        const applied = sub.applyOwn(change);
+        // Whatever was held for this subscription lands now, with its own row, at its cursor.
+        this.awaitingOwnRows.delete(subId);
+        if (sub.cursor !== undefined) this.persisted?.release(subId, applied ? [change] : [], sub.cursor);
+        if (applied) this.scheduleBaseRebuild();
       },
     });
     this.writes.pending.on('change', () => this.emitter.emit('view', undefined));
@@ -123,6 +126,7 @@ export class SyncClient {
   private readonly draftsInstance: Drafts | undefined;
   private writesStarted: Promise<void> | undefined;
   private rebuildQueued = false;
+  private readonly awaitingOwnRows = new Set<string>();
   /** Rebuilt from storage and not yet claimed by a subscribe() call. */
   private readonly restored = new Map<string, Subscription>();
 
@@ -312,6 +316,14 @@ export class SyncClient {
     this.server.unsubscribe(id);
   }
 
+  /**
+   * Subscriptions whose own rows the stream left out (they come with our mutate
+   * answer): their stored cursor must not pass those rows before they are stored.
+   */
+  private holdForOwnRows(covered: readonly CoveredChange[] | undefined): void {
+    for (const c of covered ?? []) this.awaitingOwnRows.add(c.collection);
+  }
+
   /** `ws` or `sse`: what the next connection uses. */
   get transport(): 'ws' | 'sse' {
     return this.server.transport;
@@ -336,11 +348,13 @@ export class SyncClient {
       case 'snapshot':
         return this.registry.applySnapshot(decoded.message);
       case 'changes':
+        this.holdForOwnRows(decoded.message.covered);
         this.registry.applyChanges(decoded.message);
         return this.writes.onStream(decoded.message);
       case 'ack':
+        this.holdForOwnRows(decoded.message.covered);
         this.registry.applyAck(decoded.message);
-        this.persisted?.cursorsAdvanced(this.registry.byId.values());
+        this.persisted?.cursorsAdvanced(this.registry.byId.values(), this.awaitingOwnRows);
         this.writes.onStream(decoded.message);
         return this.emitter.emit('ack', decoded.message);
       case 'resync':

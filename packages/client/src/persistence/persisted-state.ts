@@ -18,8 +18,12 @@ import type { TransactionEvent } from '../store/subscription-registry.ts';
 import type { Subscription } from '../store/subscription.ts';
 import type { LocalStore, PersistedSubscription, SubscriptionUpdate } from './local-store.ts';
 
+const NO_HOLD: ReadonlySet<string> = new Set();
+
 export class PersistedState {
   private queue: Promise<void> = Promise.resolve();
+  /** Writes waiting for a subscription's own rows (see transactionApplied). */
+  private readonly held = new Map<string, SubscriptionUpdate[]>();
 
   constructor(
     readonly store: LocalStore,
@@ -66,26 +70,47 @@ export class PersistedState {
     this.enqueue(() => this.store.applyTransaction(sub.id, changes, cursor, { replace: true }));
   }
 
-  transactionApplied(event: TransactionEvent): void {
+  /**
+   * Rows and cursor of an applied transaction. Subscriptions in `hold` are
+   * waiting for their own rows (an ack's `covered`): their writes wait too, so
+   * a stored cursor never passes rows the store does not have yet.
+   */
+  transactionApplied(event: TransactionEvent, hold: ReadonlySet<string> = NO_HOLD): void {
     const bySub = new Map<string, SubscriptionUpdate['changes'][number][]>();
     for (const c of event.changes) {
       let list = bySub.get(c.collection);
       if (!list) bySub.set(c.collection, (list = []));
       list.push({ op: c.op, key: c.key, row: c.row, version: c.version });
     }
-    const updates: SubscriptionUpdate[] = [...bySub].map(([subscriptionId, changes]) => ({
-      subscriptionId,
-      changes,
-      cursor: event.cursor,
-    }));
+    const updates: SubscriptionUpdate[] = [];
+    for (const [subscriptionId, changes] of bySub) {
+      const update = { subscriptionId, changes, cursor: event.cursor };
+      if (hold.has(subscriptionId)) this.hold(update);
+      else updates.push(update);
+    }
     if (updates.length > 0) this.enqueue(() => this.store.applyTransactions(updates));
   }
 
-  cursorsAdvanced(subs: Iterable<Subscription>): void {
+  /** The held subscription's own rows have arrived: store everything held, with them, at `cursor`. */
+  release(subscriptionId: string, changes: SubscriptionUpdate['changes'], cursor: string): void {
+    const held = this.held.get(subscriptionId) ?? [];
+    this.held.delete(subscriptionId);
+    const all = [...held.flatMap((u) => u.changes), ...changes];
+    this.enqueue(() => this.store.applyTransactions([{ subscriptionId, changes: all, cursor }]));
+  }
+
+  private hold(update: SubscriptionUpdate): void {
+    const list = this.held.get(update.subscriptionId) ?? [];
+    list.push(update);
+    this.held.set(update.subscriptionId, list);
+  }
+
+  cursorsAdvanced(subs: Iterable<Subscription>, hold: ReadonlySet<string> = NO_HOLD): void {
     const updates: SubscriptionUpdate[] = [];
-    for (const s of subs)
-      if (s.status === 'live' && s.cursor !== undefined)
-        updates.push({ subscriptionId: s.id, changes: [], cursor: s.cursor });
+    for (const s of subs) {
+      if (s.status !== 'live' || s.cursor === undefined || hold.has(s.id)) continue;
+      updates.push({ subscriptionId: s.id, changes: [], cursor: s.cursor });
+    }
     if (updates.length > 0) this.enqueue(() => this.store.applyTransactions(updates));
   }
 
