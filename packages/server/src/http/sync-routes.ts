@@ -4,33 +4,26 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
-  PROTOCOL_VERSION,
   type Subscription,
   subscribeRequestSchema,
   subscriptionSchema,
   unsubscribeRequestSchema,
 } from '@syncline/protocol';
 import type { z } from 'zod';
-import type { SyncRouter } from '../router/sync-router.ts';
 import type { SyncConnection } from '../transport/sync-connection.ts';
 import type { ConnectionHub } from '../transport/connection-hub.ts';
 import { SseConnection } from '../transport/sse-connection.ts';
 import { SynclineError } from '../util/errors.ts';
 import { clientIdOf } from './client-identity.ts';
 import { authenticate, checkOrigin, type Gate } from './gate.ts';
-import { TokenLifetime } from '../transport/token-lifetime.ts';
 import { readJson, sendJson } from './respond.ts';
+import { openStream, streamRefusal, type StreamAdmission } from './stream-admission.ts';
 
-export interface SyncRouteOptions {
-  router: SyncRouter;
-  hub: ConnectionHub;
+export interface SyncRouteOptions extends StreamAdmission {
   gate: Gate;
   maxBodyBytes: number;
   maxBufferedBytes: number;
   maxSubscriptionsPerConnection: number;
-  maxConnectionsPerUser: number;
-  maxStreams: number;
-  tokenWarningSec: number;
 }
 
 export async function openEventStream(
@@ -46,27 +39,13 @@ export async function openEventStream(
   if (rawSubs.length > o.maxSubscriptionsPerConnection) {
     throw new SynclineError('TOO_LARGE', `at most ${o.maxSubscriptionsPerConnection} subscriptions per connection`);
   }
-  if (o.hub.size >= o.maxStreams) {
-    throw new SynclineError('INTERNAL', 'this server holds as many streams as it can; try another node or later', {
-      status: 503,
-      details: { retryable: true },
-    });
-  }
-  if (o.hub.countFor(identity.userId) >= o.maxConnectionsPerUser) {
-    throw new SynclineError('RATE_LIMITED', `at most ${o.maxConnectionsPerUser} open streams per user`);
-  }
+  const refusal = streamRefusal(o, identity.userId);
+  if (refusal) throw refusal;
   const lastEventId = (req.headers['last-event-id'] as string | undefined) ?? query.get('cursor') ?? undefined;
   const conn = new SseConnection(res, clientId, o.maxBufferedBytes, identity);
   // SSE has no way to send a new token on the stream: at expiry it ends with AUTH_FAILED,
   // and the client reconnects with a fresh token and its cursors.
-  const lifetime = new TokenLifetime(conn, o.tokenWarningSec, () => {});
-  lifetime.schedule(identity.expiresAt);
-  o.hub.add(conn, () => {
-    lifetime.cancel();
-    o.router.disconnect(conn);
-  });
-  o.router.connect(conn);
-  conn.hello({ connectionId: conn.id, protocol: PROTOCOL_VERSION, heartbeatMs: o.hub.heartbeatMs });
+  openStream(conn, identity.expiresAt, o, () => {});
   const subs: Subscription[] = [];
   for (const raw of rawSubs) {
     let json: unknown;

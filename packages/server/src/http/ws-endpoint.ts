@@ -10,29 +10,23 @@
  */
 import type http from 'node:http';
 import type { Duplex } from 'node:stream';
-import { clientMessageSchema, PROTOCOL_VERSION, type ClientMessage } from '@syncline/protocol';
+import { clientMessageSchema, type ClientMessage } from '@syncline/protocol';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import type { Logger } from 'pino';
-import type { SyncRouter } from '../router/sync-router.ts';
-import type { ConnectionHub } from '../transport/connection-hub.ts';
 import { TokenBucket } from '../transport/rate-limiter.ts';
-import { TokenLifetime } from '../transport/token-lifetime.ts';
+import type { TokenLifetime } from '../transport/token-lifetime.ts';
 import { WsConnection } from '../transport/ws-connection.ts';
 import { SynclineError } from '../util/errors.ts';
 import { clientIdOf } from './client-identity.ts';
 import { authenticate, checkOrigin, type Gate } from './gate.ts';
+import { openStream, streamRefusal, type StreamAdmission } from './stream-admission.ts';
 
-export interface WsOptions {
-  router: SyncRouter;
-  hub: ConnectionHub;
+export interface WsOptions extends StreamAdmission {
   gate: Gate;
   logger: Logger;
   maxFrameBytes: number;
   maxBufferedBytes: number;
-  maxConnectionsPerUser: number;
-  maxStreams: number;
   messagesPerSecond: number;
-  tokenWarningSec: number;
 }
 
 /** Frames a client may send before authentication finishes; more closes the socket. */
@@ -72,23 +66,13 @@ function accept(ws: WebSocket, req: http.IncomingMessage, query: URLSearchParams
     try {
       const identity = await authenticate(req, query, o.gate);
       const clientId = clientIdOf(req, query);
-      if (o.hub.size >= o.maxStreams)
-        return fail('RATE_LIMITED', 'this server holds as many streams as it can; try another node or later');
-      if (o.hub.countFor(identity.userId) >= o.maxConnectionsPerUser) {
-        return fail('RATE_LIMITED', `at most ${o.maxConnectionsPerUser} open streams per user`);
-      }
+      const refusal = streamRefusal(o, identity.userId);
+      if (refusal) return fail('RATE_LIMITED', refusal.message);
       if (ws.readyState !== ws.OPEN) return;
       const conn = new WsConnection(ws, clientId, o.maxBufferedBytes, identity);
-      const lifetime = new TokenLifetime(conn, o.tokenWarningSec, (expiresIn) =>
+      const lifetime = openStream(conn, identity.expiresAt, o, (expiresIn) =>
         conn.sendType('TOKEN_EXPIRING_SOON', { expiresIn }),
       );
-      lifetime.schedule(identity.expiresAt);
-      o.hub.add(conn, () => {
-        lifetime.cancel();
-        o.router.disconnect(conn);
-      });
-      o.router.connect(conn);
-      conn.hello({ connectionId: conn.id, protocol: PROTOCOL_VERSION, heartbeatMs: o.hub.heartbeatMs });
       const session = new WsSession(conn, lifetime, o);
       ws.off('message', queue);
       ws.on('message', (data, isBinary) => session.onFrame(data, isBinary));
