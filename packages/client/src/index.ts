@@ -25,7 +25,7 @@ export { HttpError } from './connection/http-error.ts';
 export { SseParser, type SseEvent } from './connection/sse-parser.ts';
 export type { WebSocketConstructor, WebSocketLike } from './connection/ws-stream.ts';
 export { browserOnline, type OnlineSource } from './connection/online-source.ts';
-// Local persistence (IndexedDB or memory) and drafts. Not yet wired into SyncClient.
+// Local persistence (IndexedDB or memory) and drafts.
 export type {
   LocalStore,
   PersistedRow,
@@ -50,3 +50,6 @@ export {
 export { Drafts } from './drafts/drafts.ts';
 export type { RejectedEvent, MutationError, Predictor, MutationBody } from './mutations/pending-mutations.ts';
 export { createQuery, type QueryBuilder, type ViewSource } from './query/live-query.ts';
+export { MemoryTabLocks, type TabLocks } from './multitab/tab-locks.ts';
+export type { TabChannelFactory, TabChannelLike } from './multitab/tab-channel.ts';
+export type { TabRole } from './multitab/tab-coordinator.ts';

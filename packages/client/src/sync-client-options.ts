@@ -10,6 +10,8 @@ import type { RejectedEvent } from './mutations/pending-mutations.ts';
 import type { FetchLike, Timers } from './connection/timers.ts';
 import type { SubscriptionParams } from './store/subscription-handle.ts';
 import type { TransactionEvent } from './store/subscription-registry.ts';
+import type { TabLocks } from './multitab/tab-locks.ts';
+import type { TabChannelFactory } from './multitab/tab-channel.ts';
 
 export interface SyncClientOptions {
   /** Server base URL, e.g. `http://localhost:4000`. */
@@ -37,6 +39,13 @@ export interface SyncClientOptions {
    * user). Use `SyncClient.open` to rebuild stored subscriptions before connecting.
    */
   store?: LocalStore;
+  /**
+   * Tabs of one origin opened with `SyncClient.open` on the same store share one
+   * connection: one tab leads (Web Locks), the others follow over BroadcastChannel.
+   * On by default where both exist; `false` turns it off. Pass `locks`/`channel`
+   * where they do not (Node: `MemoryTabLocks` and the global BroadcastChannel).
+   */
+  tabs?: false | { locks?: TabLocks; channel?: TabChannelFactory };
 }
 
 export interface SubscribeOptions {

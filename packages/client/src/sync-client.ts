@@ -25,6 +25,11 @@ import { createQuery, type QueryBuilder, type ViewSource } from './query/live-qu
 import { Drafts } from './drafts/drafts.ts';
 import type { Predictor } from './mutations/pending-mutations.ts';
 import type { SubscriptionParams } from './store/subscription-handle.ts';
+import { TabCoordinator, type TabHost, type TabRole } from './multitab/tab-coordinator.ts';
+import type { ConnectionMirror, MirroredMutation, TabMessage } from './multitab/tab-messages.ts';
+import { browserLocks } from './multitab/tab-locks.ts';
+import { browserChannel } from './multitab/tab-channel.ts';
+import type { PendingMutation } from './mutations/pending-mutations.ts';
 
 /**
  *   subscribe() ─▶ registry ─(first one)─▶ EventStream ─ GET /v1/sync/events?subscribe=…
@@ -78,13 +83,29 @@ export class SyncClient {
         const sub = this.registry.get(subId);
         if (!sub) return;
         const applied = sub.applyOwn(change);
+        if (applied) this.toFollowers({ t: 'own', id: subId, change });
         // Whatever was held for this subscription lands now, with its own row, at its cursor.
         this.awaitingOwnRows.delete(subId);
         if (sub.cursor !== undefined) this.persisted?.release(subId, applied ? [change] : [], sub.cursor);
         if (applied) this.scheduleBaseRebuild();
       },
     });
-    this.writes.pending.on('change', () => this.emitter.emit('view', undefined));
+    this.writes.pending.on('change', (e) => {
+      const added = e.reason === 'add' ? this.writes.pending.get(e.mutationId ?? -1) : undefined;
+      if (added) this.toFollowers({ t: 'pending-add', mutation: mirrorOf(added) });
+      this.emitter.emit('view', undefined);
+    });
+    this.writes.pending.on('confirmed', (e) =>
+      this.toFollowers({ t: 'pending-confirm', mutationId: e.mutationId, rows: [...e.rows], cursor: e.cursor }),
+    );
+    this.writes.pending.on('rejected', (e) =>
+      this.toFollowers({
+        t: 'pending-reject',
+        mutationId: e.mutationId,
+        error: e.error,
+        ...(e.current ? { current: e.current } : {}),
+      }),
+    );
     this.draftsInstance = options.store
       ? new Drafts(options.store, (e) => this.emitter.emit('storageError', e))
       : undefined;
@@ -129,13 +150,29 @@ export class SyncClient {
   private readonly awaitingOwnRows = new Set<string>();
   /** Rebuilt from storage and not yet claimed by a subscribe() call. */
   private readonly restored = new Map<string, Subscription>();
+  /** Subscriptions this client's callers hold (the leader also keeps other tabs' and stored ones). */
+  private readonly localHeld = new Set<string>();
+  /** Other tabs of this store (see multitab/); undefined for a client on its own. */
+  private tabs: TabCoordinator | undefined;
+  /** Following: the leading tab's connection. */
+  private mirrored: ConnectionMirror = { state: 'connecting' };
+  /** Set while loading stored subscriptions on takeover: followers already have newer rows. */
+  private quiet = false;
 
   get state(): ConnectionState {
-    return this.stream.state;
+    return this.following && this.stream.state !== 'closed' ? this.mirrored.state : this.stream.state;
   }
-  /** From the current connection's `hello`; undefined while not open. */
+  /** From the current connection's `hello`; undefined while not open. With several tabs, the leading tab's. */
   get connectionId(): string | undefined {
-    return this.server.connectionId;
+    return this.following ? this.mirrored.connectionId : this.server.connectionId;
+  }
+  /** `single` (a client on its own), or `leader`/`follower` among the tabs sharing its store. */
+  get tabRole(): 'single' | TabRole {
+    return this.tabs?.role ?? 'single';
+  }
+
+  private get following(): boolean {
+    return this.tabs?.role === 'follower';
   }
   /** The last connection-level error (not tied to a subscription). */
   get error(): ErrorMessage | undefined {
@@ -162,7 +199,13 @@ export class SyncClient {
     if (stored !== clientId) await options.store.meta.set('clientId', clientId);
     const client = new SyncClient({ ...options, clientId });
     await client.restore();
-    await client.startWrites();
+    const tabs = tabsFor(options);
+    if (!tabs) {
+      await client.startWrites();
+      return client;
+    }
+    client.tabs = new TabCoordinator({ name: options.store.namespace, ...tabs, host: client.tabHost() });
+    await client.tabs.start();
     return client;
   }
 
@@ -251,23 +294,38 @@ export class SyncClient {
     if (this.state === 'closed') throw new Error('SyncClient is closed');
     const id = options.id ?? `s${++this.idCounter}-${randomId().slice(0, 8)}`;
     if (!SUBSCRIPTION_ID.test(id)) throw new TypeError(`invalid subscription id: ${id}`);
-    const restored = this.restored.get(id);
-    if (restored) {
+    const existing = this.registry.get(id);
+    if (existing && !this.localHeld.has(id)) {
+      // Stored (or kept for another tab): claim it when it is the same subscription.
       this.restored.delete(id);
-      if (restored.collection === options.collection && sameParams(restored.params, options.params)) {
-        if (this.state === 'idle') this.stream.start();
-        return restored as unknown as SubscriptionHandle<R>;
+      if (existing.collection === options.collection && sameParams(existing.params, options.params)) {
+        this.localHeld.add(id);
+        if (this.following) this.tabs?.subscribe(existing.toWire());
+        else if (this.stream.state === 'idle') this.stream.start();
+        return existing as unknown as SubscriptionHandle<R>;
       }
+      if (this.tabs?.hasRemoteInterest(id)) throw new Error(`subscription id in use by another tab: ${id}`);
       this.unsubscribe(id); // stored under this id with other params: start over
     }
     if (this.registry.byId.has(id)) throw new Error(`subscription id already in use: ${id}`);
-    const sub = new Subscription(id, options.collection, options.params, (subId) => this.unsubscribe(subId));
+    const sub = this.addSubscription(id, options.collection, options.params);
+    this.localHeld.add(id);
+    if (this.following) this.tabs?.subscribe(sub.toWire());
+    else this.connectSubscription(sub);
+    return sub as unknown as SubscriptionHandle<R>;
+  }
+
+  private addSubscription(id: string, collection: string, params: SubscriptionParams | undefined): Subscription {
+    const sub = new Subscription(id, collection, params, (subId) => this.release(subId));
     this.registry.byId.set(id, sub);
     this.watchForPersistence(sub);
+    return sub;
+  }
+
+  private connectSubscription(sub: Subscription): void {
     this.persisted?.subscribed(sub);
-    if (this.state === 'idle') this.stream.start();
+    if (this.stream.state === 'idle') this.stream.start();
     else this.server.subscribe(sub);
-    return sub as unknown as SubscriptionHandle<R>;
   }
 
   /** Resolves when everything received so far is in local storage. */
@@ -279,17 +337,23 @@ export class SyncClient {
     if (!this.persisted) return;
     for (const { sub: stored, rows } of await this.persisted.load()) {
       const params = stored.params === null ? undefined : (stored.params as SubscriptionParams);
-      const sub = new Subscription(stored.id, stored.collection, params, (subId) => this.unsubscribe(subId));
+      if (this.registry.byId.has(stored.id)) continue; // taking over: ours is newer than the store's
+      const sub = this.addSubscription(stored.id, stored.collection, params);
       sub.restore(rows, stored.cursor);
-      this.registry.byId.set(sub.id, sub);
       this.restored.set(sub.id, sub);
-      this.watchForPersistence(sub);
     }
   }
 
   private watchForPersistence(sub: Subscription): void {
     sub.on('change', (e) => {
       if (e.cause !== 'changes') this.scheduleBaseRebuild(); // snapshots and resyncs (changes come via 'transaction')
+      if (e.cause === 'snapshot' && !this.quiet && sub.cursor !== undefined) {
+        this.toFollowers({ t: 'reset', id: sub.id, rows: rowsOf(sub), cursor: sub.cursor });
+      }
+      if (e.cause === 'resync') this.toFollowers({ t: 'resync', id: sub.id });
+    });
+    sub.on('status', (e) => {
+      if (e.status === 'error' && e.error) this.toFollowers({ t: 'fail', id: sub.id, error: e.error });
     });
     if (!this.persisted) return;
     const persisted = this.persisted;
@@ -304,6 +368,19 @@ export class SyncClient {
     this.draftsInstance?.dispose();
     this.writes.close();
     await this.stream.close();
+    if (this.tabs?.role === 'leader') {
+      // The next leader reads the store: let what we wrote land before it may start.
+      await this.persisted?.flush();
+      await this.writes.settled();
+    }
+    this.tabs?.close();
+  }
+
+  /** A caller let go of its handle; with other tabs still on it, the leader keeps it. */
+  private release(id: string): void {
+    this.localHeld.delete(id);
+    if (this.tabs?.role === 'leader' && this.tabs.hasRemoteInterest(id)) return;
+    this.unsubscribe(id);
   }
 
   private unsubscribe(id: string): void {
@@ -311,8 +388,10 @@ export class SyncClient {
     if (!sub) return;
     this.registry.byId.delete(id);
     this.restored.delete(id);
-    this.persisted?.unsubscribed(id);
+    this.localHeld.delete(id);
     sub.dispose(new SyncError('UNSUBSCRIBED', `subscription ${id} was unsubscribed`, id));
+    if (this.following) return this.tabs?.unsubscribe(id);
+    this.persisted?.unsubscribed(id);
     this.server.unsubscribe(id);
   }
 
@@ -350,11 +429,13 @@ export class SyncClient {
       case 'changes':
         this.holdForOwnRows(decoded.message.covered);
         this.registry.applyChanges(decoded.message);
+        this.toFollowers({ t: 'changes', message: decoded.message });
         return this.writes.onStream(decoded.message);
       case 'ack':
         this.holdForOwnRows(decoded.message.covered);
         this.registry.applyAck(decoded.message);
         this.persisted?.cursorsAdvanced(this.registry.byId.values(), this.awaitingOwnRows);
+        this.toFollowers({ t: 'ack', message: decoded.message });
         this.writes.onStream(decoded.message);
         return this.emitter.emit('ack', decoded.message);
       case 'resync':
@@ -432,8 +513,181 @@ export class SyncClient {
       const why = fatal === undefined ? new SyncError('CLOSED', 'SyncClient closed') : SyncError.from(fatal);
       for (const sub of this.registry.byId.values()) sub.dispose(why);
     }
+    // A closing leader says nothing: the next one takes over and reports its own connection.
+    if (state !== 'closed') this.toFollowers({ t: 'state', connection: this.connectionMirror() });
     this.emitter.emit('state', { state, previous, reason });
   }
+
+  // ── tabs (see multitab/tab-coordinator.ts) ─────────────────────────────
+
+  private toFollowers(message: TabMessage): void {
+    this.tabs?.broadcast(message);
+  }
+
+  private connectionMirror(): ConnectionMirror {
+    const id = this.server.connectionId;
+    return { state: this.stream.state, ...(id !== undefined ? { connectionId: id } : {}) };
+  }
+
+  private tabHost(): TabHost {
+    return {
+      lead: (takeover) => this.lead(takeover),
+      follow: () => {
+        if (this.persisted) this.persisted.active = false;
+        this.writes.follow((body) => this.tabs?.mutate(body) ?? Promise.reject(new Error('SyncClient closed')));
+        this.writesStarted = Promise.resolve();
+      },
+      connection: () => this.connectionMirror(),
+      pendingMirror: () => this.writes.pending.mutations.map(mirrorOf),
+      remoteSubscribe: (wire) => this.remoteSubscribe(wire),
+      remoteReleased: (id) => {
+        if (!this.localHeld.has(id)) this.unsubscribe(id);
+      },
+      remoteMutate: async (requestId, body) => {
+        await this.startWrites();
+        return this.writes.submitFor(requestId, body);
+      },
+      adoptPending: (list) => this.adoptPending(list),
+      applyMirror: (message) => this.applyMirror(message),
+      localSubscriptions: () =>
+        [...this.localHeld].flatMap((id) => {
+          const sub = this.registry.get(id);
+          return sub ? [sub.toWire()] : [];
+        }),
+    };
+  }
+
+  /**
+   * This tab leads: it writes the store, sends the outbox and holds the
+   * connection. Taking over from another tab, it first loads the stored
+   * subscriptions it did not mirror and stores the ones it did (its rows are
+   * as new as the old leader's last broadcast).
+   */
+  private async lead(takeover: boolean): Promise<void> {
+    if (this.persisted) this.persisted.active = true;
+    if (takeover) {
+      for (const sub of this.registry.byId.values()) {
+        this.persisted?.subscribed(sub);
+        if (sub.status === 'live') this.persisted?.snapshotCommitted(sub);
+      }
+      this.quiet = true;
+      try {
+        await this.restore();
+      } finally {
+        this.quiet = false;
+      }
+    }
+    this.writesStarted = this.writes.lead();
+    await this.writesStarted;
+    this.scheduleBaseRebuild();
+    if (takeover && this.registry.byId.size > 0 && this.stream.state === 'idle') this.stream.start();
+  }
+
+  private remoteSubscribe(wire: Parameters<TabHost['remoteSubscribe']>[0]): ReturnType<TabHost['remoteSubscribe']> {
+    if (!SUBSCRIPTION_ID.test(wire.id) || typeof wire.collection !== 'string') {
+      return { ok: false, error: { code: 'BAD_REQUEST', message: `invalid subscription: ${String(wire.id)}` } };
+    }
+    const existing = this.registry.get(wire.id);
+    if (existing && (existing.collection !== wire.collection || !sameParams(existing.params, wire.params))) {
+      if (this.localHeld.has(wire.id) || this.tabs?.hasRemoteInterest(wire.id)) {
+        return {
+          ok: false,
+          error: {
+            code: 'BAD_REQUEST',
+            message: `subscription id ${wire.id} is in use by another tab with other params`,
+            subscription: wire.id,
+          },
+        };
+      }
+      this.unsubscribe(wire.id); // kept for nobody under other params: start over
+    } else if (existing) {
+      this.restored.delete(wire.id);
+      const behind = wire.cursor === undefined || (existing.cursor !== undefined && wire.cursor < existing.cursor);
+      if (existing.status === 'live' && existing.cursor !== undefined && behind) {
+        return { ok: true, reset: { rows: rowsOf(existing), cursor: existing.cursor } };
+      }
+      return { ok: true };
+    }
+    this.connectSubscription(this.addSubscription(wire.id, wire.collection, wire.params));
+    return { ok: true };
+  }
+
+  /** Following: the leader's pending mutations replace ours. */
+  private adoptPending(list: readonly MirroredMutation[]): void {
+    const pending = this.writes.pending;
+    const ids = new Set(list.map((m) => m.mutationId));
+    for (const m of pending.mutations) if (!ids.has(m.mutationId)) pending.drop(m.mutationId);
+    for (const m of list) {
+      const had = pending.get(m.mutationId);
+      if (!had) pending.add(m.mutationId, m.body, { createdAt: m.createdAt, status: m.status });
+      else if (had.status !== m.status) pending.setStatus(m.mutationId, m.status);
+    }
+  }
+
+  /** Following: replays what the leader's subscriptions and mutations went through. */
+  private applyMirror(m: TabMessage): void {
+    const pending = this.writes.pending;
+    switch (m.t) {
+      case 'state': {
+        const previous = this.state;
+        this.mirrored = m.connection;
+        if (m.connection.state === 'backoff') this.registry.connectionLost();
+        if (previous !== m.connection.state) {
+          this.emitter.emit('state', { state: m.connection.state, previous, reason: undefined });
+        }
+        return;
+      }
+      case 'changes':
+        this.registry.applyChanges(m.message);
+        return this.writes.onStream(m.message);
+      case 'ack':
+        this.registry.applyAck(m.message);
+        this.writes.onStream(m.message);
+        return this.emitter.emit('ack', m.message);
+      case 'reset':
+        return this.registry.get(m.id)?.restore(m.rows, m.cursor);
+      case 'resync':
+        return this.registry.get(m.id)?.resync();
+      case 'own':
+        if (this.registry.get(m.id)?.applyOwn(m.change)) this.scheduleBaseRebuild();
+        return;
+      case 'fail':
+      case 'sub-error':
+        return this.registry.get(m.id)?.fail(m.error);
+      case 'pending-add':
+        if (!pending.get(m.mutation.mutationId)) {
+          const { mutationId, body, createdAt, status } = m.mutation;
+          pending.add(mutationId, body, { createdAt, status });
+        }
+        return;
+      case 'pending-confirm':
+        pending.confirm(m.mutationId, m.rows, m.cursor);
+        return;
+      case 'pending-reject':
+        pending.reject(m.mutationId, m.error, m.current);
+        return;
+      default:
+        return;
+    }
+  }
+}
+
+function mirrorOf(m: PendingMutation): MirroredMutation {
+  return { mutationId: m.mutationId, body: m.body, createdAt: m.createdAt, status: m.status };
+}
+
+function rowsOf(sub: Subscription): Array<{ key: string; row: Row; version: number }> {
+  return [...sub.rowsByKey()].map(([key, r]) => ({ key, row: r.row, version: r.version }));
+}
+
+/** Tabs share a store when the platform lets them (Web Locks and BroadcastChannel) unless told not to. */
+function tabsFor(
+  options: SyncClientOptions,
+): { locks: NonNullable<ReturnType<typeof browserLocks>>; channel: NonNullable<ReturnType<typeof browserChannel>> } | undefined {
+  if (options.tabs === false) return undefined;
+  const locks = options.tabs?.locks ?? browserLocks();
+  const channel = options.tabs?.channel ?? browserChannel();
+  return locks && channel ? { locks, channel } : undefined;
 }
 
 function sameParams(a: SubscriptionParams | undefined, b: SubscriptionParams | undefined): boolean {

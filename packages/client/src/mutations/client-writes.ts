@@ -42,6 +42,8 @@ export interface ClientWritesOptions {
   onRejected: (e: RejectedEvent) => void;
   /** Applies a row of our own answer to a subscription the stream said it belongs to. */
   applyCovered: ApplyCovered;
+  /** Another tab may lead (multitab/): show stored mutations, send none until `lead()`. */
+  following?: boolean;
 }
 
 /** Answers kept to pair with `covered` entries that arrive after them. */
@@ -57,6 +59,10 @@ export class ClientWrites {
   private readonly answers = new Map<number, WrittenRow[]>();
   /** Covered entries still waiting for their mutation's answer. */
   private waiting: Array<{ ids: number[]; covered: CoveredChange[] }> = [];
+  /** Following another tab: mutations are queued there (set by the client), and its answers come mirrored. */
+  private remote: ((body: MutationBody) => Promise<number>) | undefined;
+  /** Leader: other tabs' requests being queued, so a repeated one gets the same mutation. */
+  private readonly queueing = new Map<string, Promise<number>>();
 
   constructor(private readonly o: ClientWritesOptions) {
     this.outbox = new Outbox({
@@ -65,6 +71,7 @@ export class ClientWrites {
       timers: o.timers,
       random: o.random,
       counter: counterIn(o.store),
+      paused: o.following === true,
       ...(o.store ? { persistence: outboxIn(o.store) } : {}),
       send: async (body) => {
         const token = await resolveToken(o.token);
@@ -103,12 +110,40 @@ export class ClientWrites {
 
   async undo(): Promise<number | undefined> {
     const body = this.undoManager.undo(this.pending.view());
-    return body ? this.outbox.mutate(body) : undefined;
+    return body ? this.enqueue(body) : undefined;
   }
 
   async redo(): Promise<number | undefined> {
     const body = this.undoManager.redo(this.pending.view());
-    return body ? this.outbox.mutate(body) : undefined;
+    return body ? this.enqueue(body) : undefined;
+  }
+
+  /** Another tab leads: queue mutations through `send` (it answers with the id); none are sent from here. */
+  follow(send: (body: MutationBody) => Promise<number>): void {
+    this.remote = send;
+    this.outbox.pause();
+  }
+
+  /** This tab leads now: the stored outbox is the truth; send it. */
+  async lead(): Promise<void> {
+    this.remote = undefined;
+    await this.outbox.adopt();
+  }
+
+  /** Leader: a mutation for another tab (which shows and records it itself); a repeated request gets the same id. */
+  submitFor(requestId: string, body: MutationBody): Promise<number> {
+    const known = this.outbox.idForRequest(requestId);
+    if (known !== undefined) return Promise.resolve(known);
+    const queueing = this.queueing.get(requestId);
+    if (queueing) return queueing;
+    const p = this.outbox.mutate(body, requestId).finally(() => this.queueing.delete(requestId));
+    this.queueing.set(requestId, p);
+    return p;
+  }
+
+  /** Resolves when the outbox's storage writes queued so far have landed. */
+  settled(): Promise<void> {
+    return this.outbox.settled();
   }
 
   /** The optimistic rows of a table: server rows with every pending mutation on top. */
@@ -121,6 +156,8 @@ export class ClientWrites {
   onStream(message: ChangesMessage | AckMessage): void {
     if (!message.mutations) return;
     this.pending.acknowledge(message.mutations, this.o.clientId, message.cursor);
+    // A follower gets the covered rows from the leader, already placed.
+    if (this.remote) return;
     if (message.covered && message.covered.length > 0) {
       const ids = message.mutations.filter((m) => m.clientId === this.o.clientId).map((m) => m.mutationId);
       this.waiting.push({ ids, covered: message.covered });
@@ -181,9 +218,13 @@ export class ClientWrites {
 
   private async submit(body: MutationBody): Promise<number> {
     const before = this.pending.view();
-    const id = await this.outbox.mutate(body);
+    const id = await this.enqueue(body);
     this.undoManager.record(id, isOpsBody(body) ? body.ops : this.pending.localOps({ body }, before), before);
     return id;
+  }
+
+  private enqueue(body: MutationBody): Promise<number> {
+    return this.remote ? this.remote(body) : this.outbox.mutate(body);
   }
 
   private collectionTables(): Promise<Map<string, string>> {
@@ -218,11 +259,12 @@ function outboxIn(store: LocalStore): OutboxPersistence {
   return {
     list: async () =>
       (await store.outbox.list()).map((e) => {
-        const stored = e.body as unknown as { body: MutationBody; createdAt?: JsonValue };
+        const stored = e.body as unknown as { body: MutationBody; createdAt?: JsonValue; requestId?: string };
         return {
           mutationId: e.mutationId,
           body: stored.body,
           ...(stored.createdAt !== undefined ? { createdAt: stored.createdAt } : {}),
+          ...(stored.requestId !== undefined ? { requestId: stored.requestId } : {}),
         };
       }),
     add: (e) =>
@@ -231,6 +273,7 @@ function outboxIn(store: LocalStore): OutboxPersistence {
         body: {
           body: e.body,
           ...(e.createdAt !== undefined ? { createdAt: e.createdAt } : {}),
+          ...(e.requestId !== undefined ? { requestId: e.requestId } : {}),
         } as unknown as JsonValue,
         createdAt: Date.now(),
       }),

@@ -23,6 +23,8 @@ export interface OutboxEntry {
   body: MutationBody;
   /** The `set-now` value the view showed, so a reload replays the same view. */
   createdAt?: JsonValue;
+  /** Another tab's request this entry answers (see multitab/): a repeated request finds it here. */
+  requestId?: string;
 }
 
 /** The last allocated mutation id (0 before the first), persisted per client id. */
@@ -131,6 +133,8 @@ export class Outbox {
   private inFlight: number | undefined;
   private retryTimer: unknown;
   private closed = false;
+  /** Request id → mutation id, for entries queued on another tab's behalf and not yet answered. */
+  private readonly requests = new Map<string, number>();
 
   constructor(private readonly options: OutboxOptions) {
     this.pending = options.pending;
@@ -163,6 +167,7 @@ export class Outbox {
       let last = await this.options.counter.get();
       for (const e of entries) {
         last = Math.max(last, e.mutationId);
+        if (e.requestId !== undefined) this.requests.set(e.requestId, e.mutationId);
         this.persisted.set(e.mutationId, Promise.resolve());
         if (this.pending.get(e.mutationId)) continue;
         const opts: { createdAt?: JsonValue } = {};
@@ -192,12 +197,40 @@ export class Outbox {
    * A local mutation: allocates its id, shows it in the view, persists it and
    * queues it for sending. Resolves with its id once it is persisted.
    */
-  async mutate(body: MutationBody): Promise<number> {
+  async mutate(body: MutationBody, requestId?: string): Promise<number> {
     const mutationId = await this.nextMutationId();
     const mutation = this.pending.add(mutationId, body);
-    await this.persist({ mutationId, body, createdAt: mutation.createdAt });
+    const entry: OutboxEntry = { mutationId, body, createdAt: mutation.createdAt };
+    if (requestId !== undefined) {
+      entry.requestId = requestId;
+      this.requests.set(requestId, mutationId);
+    }
+    await this.persist(entry);
     this.kick();
     return mutationId;
+  }
+
+  /** The mutation queued for another tab's request, while it is unanswered. */
+  idForRequest(requestId: string): number | undefined {
+    return this.requests.get(requestId);
+  }
+
+  /**
+   * This tab starts sending for all tabs: what the store holds is the truth.
+   * Mirrored mutations it no longer holds were answered (or never stored) by
+   * the tab that led; the rest are loaded, the counter re-read, and sending starts.
+   */
+  async adopt(): Promise<void> {
+    const stored = new Set(((await this.options.persistence?.list()) ?? []).map((e) => e.mutationId));
+    for (const m of this.pending.mutations) if (!stored.has(m.mutationId)) this.pending.drop(m.mutationId);
+    this.lastId = undefined;
+    await this.rehydrate();
+    this.resume();
+  }
+
+  /** Resolves when every id allocation and storage write queued so far has finished. */
+  settled(): Promise<void> {
+    return this.chain.then(() => undefined);
   }
 
   /** Queues a mutation whose id was allocated with `nextMutationId()` and which is already in `pending`. */
@@ -308,6 +341,7 @@ export class Outbox {
 
   private finish(mutationId: number): void {
     this.persisted.delete(mutationId);
+    for (const [requestId, id] of this.requests) if (id === mutationId) this.requests.delete(requestId);
     this.inFlight = undefined;
     this.kick();
   }

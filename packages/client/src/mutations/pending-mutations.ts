@@ -74,6 +74,8 @@ export interface RejectedEvent {
 export interface ConfirmedEvent {
   mutationId: number;
   rows: readonly WrittenRow[];
+  /** The answer's stream position (null for a replayed answer). */
+  cursor: string | null;
 }
 
 export type ChangeReason = 'add' | 'confirm' | 'reject' | 'server' | 'base' | 'mutator';
@@ -272,7 +274,7 @@ export class PendingMutations {
     for (const w of rows) this.mergeRow(edit, w, 'answer', cursor ?? undefined, unacked);
     const found = this.remove(mutationId);
     this.currentBase = edit.done();
-    if (found) this.emitter.emit('confirmed', { mutationId, rows });
+    if (found) this.emitter.emit('confirmed', { mutationId, rows, cursor: cursor ?? null });
     if (found || edit.changed) this.emitter.emit('change', { reason: 'confirm', mutationId });
     return found !== undefined;
   }
@@ -291,6 +293,16 @@ export class PendingMutations {
     const event: RejectedEvent = { mutationId, body: found.body, error };
     if (current) event.current = current;
     this.emitter.emit('rejected', event);
+    this.emitter.emit('change', { reason: 'reject', mutationId });
+    return true;
+  }
+
+  /**
+   * Forgets a mutation without an outcome: another tab leads, and its outbox
+   * no longer has it (it was answered there, or never stored). Emits `change`.
+   */
+  drop(mutationId: number): boolean {
+    if (!this.remove(mutationId)) return false;
     this.emitter.emit('change', { reason: 'reject', mutationId });
     return true;
   }

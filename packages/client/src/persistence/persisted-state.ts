@@ -24,6 +24,8 @@ export class PersistedState {
   private queue: Promise<void> = Promise.resolve();
   /** Writes waiting for a subscription's own rows (see transactionApplied). */
   private readonly held = new Map<string, SubscriptionUpdate[]>();
+  /** Off while another tab leads: that tab writes the shared store (see multitab/). */
+  active = true;
 
   constructor(
     readonly store: LocalStore,
@@ -100,6 +102,7 @@ export class PersistedState {
   }
 
   private hold(update: SubscriptionUpdate): void {
+    if (!this.active) return;
     const list = this.held.get(update.subscriptionId) ?? [];
     list.push(update);
     this.held.set(update.subscriptionId, list);
@@ -120,6 +123,7 @@ export class PersistedState {
   }
 
   private enqueue(write: () => Promise<unknown>): void {
+    if (!this.active) return;
     this.queue = this.queue.then(write).then(
       () => undefined,
       (error: unknown) => this.reportError(error),

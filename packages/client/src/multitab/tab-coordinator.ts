@@ -1,0 +1,310 @@
+/**
+ * Tabs of one origin over one local store share one connection.
+ *
+ *   open ─▶ leader lock free? ─ yes ─▶ LEADER: the stream, the outbox, the store's writer
+ *                            └ no ──▶ FOLLOWER: join; subscriptions and mutations go to the
+ *                                     leader; its subscriptions' and mutations' effects come back
+ *                                     ─ leader's tab closes (lock released) ─▶ takes over
+ *
+ * Web Locks elect the leader: it holds `<name>:leader` for its lifetime and the
+ * browser frees it when the tab closes or crashes, so the next follower in
+ * line is granted it. Each tab also holds `<name>:tab:<id>`; the leader queues
+ * for a follower's, and being granted it means that follower is gone.
+ *
+ * Requests a follower sent to a leader that never answered (it closed) are
+ * sent again to the next one; the leader recognises a mutation it already
+ * queued by its request id (kept with the outbox entry), so none runs twice.
+ */
+import type { ErrorMessage, SnapshotRow, Subscription as WireSubscription } from '@syncline/protocol';
+import type { MutationBody } from '../mutations/pending-mutations.ts';
+import { randomId } from '../random-id.ts';
+import type { TabChannelFactory, TabChannelLike } from './tab-channel.ts';
+import type { TabLocks } from './tab-locks.ts';
+import {
+  TAB_PROTOCOL_VERSION,
+  readTabMessage,
+  type ConnectionMirror,
+  type MirroredMutation,
+  type TabMessage,
+} from './tab-messages.ts';
+
+export type TabRole = 'starting' | 'leader' | 'follower' | 'closed';
+
+/** What the client does for the coordinator. */
+export interface TabHost {
+  /** This tab now leads: load what the store has, send the outbox, connect. `takeover` after following. */
+  lead(takeover: boolean): Promise<void>;
+  /** Another tab leads: stop writing the store and sending; mutations go through `mutate()`. */
+  follow(): void;
+  connection(): ConnectionMirror;
+  pendingMirror(): MirroredMutation[];
+  /** A follower's subscription: shared with any of the same id and params, or refused. */
+  remoteSubscribe(
+    sub: WireSubscription,
+  ): { ok: true; reset?: { rows: SnapshotRow[]; cursor: string } } | { ok: false; error: ErrorMessage };
+  /** No follower wants it any more: unsubscribe unless this tab does. */
+  remoteReleased(id: string): void;
+  remoteMutate(requestId: string, body: MutationBody): Promise<number>;
+  /** Follower: the leader's pending mutations, replacing ours. */
+  adoptPending(list: MirroredMutation[]): void;
+  /** Follower: a leader's effect to replay. */
+  applyMirror(message: TabMessage): void;
+  /** Follower: our subscriptions (with cursors), to announce to a new leader. */
+  localSubscriptions(): WireSubscription[];
+}
+
+export interface TabCoordinatorOptions {
+  /** Channel and lock names derive from it (the store's namespace). */
+  name: string;
+  locks: TabLocks;
+  channel: TabChannelFactory;
+  host: TabHost;
+}
+
+interface MutateRequest {
+  body: MutationBody;
+  /** The leader it was sent to; sent again when another one welcomes us. */
+  sentTo: string | undefined;
+  resolve: (mutationId: number) => void;
+  reject: (error: Error) => void;
+}
+
+/** Bound on mutate requests a follower keeps unanswered (a leader that never answers: the app hears an error). */
+const MAX_OPEN_REQUESTS = 10_000;
+
+export class TabCoordinator {
+  readonly tabId = randomId();
+  private currentRole: TabRole = 'starting';
+  private leaderId: string | undefined;
+  private readonly channel: TabChannelLike;
+  private readonly abort = new AbortController();
+  private endLife!: () => void;
+  private readonly life = new Promise<void>((resolve) => (this.endLife = resolve));
+  /** Leader: subscription id → follower tabs that want it. */
+  private readonly interests = new Map<string, Set<string>>();
+  /** Leader: followers whose tab lock we queue for. */
+  private readonly watched = new Set<string>();
+  /** Follower: mutate requests not yet answered. */
+  private readonly requests = new Map<string, MutateRequest>();
+
+  constructor(private readonly o: TabCoordinatorOptions) {
+    this.channel = o.channel(`syncline:${o.name}`);
+    this.channel.addEventListener('message', (event) => {
+      const message = readTabMessage(event.data);
+      if (message) this.receive(message);
+    });
+  }
+
+  get role(): TabRole {
+    return this.currentRole;
+  }
+
+  /** Resolves once this tab knows whether it leads (and, if so, has started leading). */
+  start(): Promise<void> {
+    const { locks } = this.o;
+    // Held for the tab's life: the leader learns of our end by being granted it.
+    void locks.request(this.tabLock(this.tabId), { signal: this.abort.signal }, () => this.life).catch(() => undefined);
+    return new Promise<void>((known, failed) => {
+      locks
+        .request(this.leaderLock(), { ifAvailable: true, signal: this.abort.signal }, async (lock) => {
+          if (!lock) {
+            this.follow();
+            known();
+            return;
+          }
+          await this.lead(false);
+          known();
+          await this.life;
+        })
+        .catch(failed);
+    });
+  }
+
+  /** Leader: tell every follower. */
+  broadcast(message: TabMessage): void {
+    if (this.currentRole === 'leader') this.post(message);
+  }
+
+  hasRemoteInterest(id: string): boolean {
+    return (this.interests.get(id)?.size ?? 0) > 0;
+  }
+
+  // ── follower side ──────────────────────────────────────────────────────
+
+  subscribe(sub: WireSubscription): void {
+    this.post({ t: 'sub', from: this.tabId, sub });
+  }
+
+  unsubscribe(id: string): void {
+    this.post({ t: 'unsub', from: this.tabId, id });
+  }
+
+  /** Queues a mutation with the leader; resolves with the id it gave it. */
+  mutate(body: MutationBody): Promise<number> {
+    if (this.requests.size >= MAX_OPEN_REQUESTS) {
+      return Promise.reject(new Error('too many mutations waiting for the leading tab'));
+    }
+    const requestId = randomId();
+    return new Promise<number>((resolve, reject) => {
+      this.requests.set(requestId, { body, sentTo: this.leaderId, resolve, reject });
+      this.post({ t: 'mutate', from: this.tabId, requestId, body });
+    });
+  }
+
+  /** Stops: a leader lets the next tab lead, a follower leaves the queue. */
+  close(): void {
+    if (this.currentRole === 'closed') return;
+    this.currentRole = 'closed';
+    this.abort.abort();
+    this.endLife();
+    for (const r of this.requests.values()) r.reject(new Error('SyncClient closed'));
+    this.requests.clear();
+    this.channel.close();
+  }
+
+  // ── internals ──────────────────────────────────────────────────────────
+
+  private follow(): void {
+    this.currentRole = 'follower';
+    this.o.host.follow();
+    this.post({ t: 'join', from: this.tabId });
+    // In line for leadership: granted when the leader's tab goes.
+    this.o.locks
+      .request(this.leaderLock(), { signal: this.abort.signal }, async () => {
+        if (this.currentRole === 'closed') return;
+        await this.lead(true);
+        await this.life;
+      })
+      .catch(() => undefined);
+  }
+
+  private async lead(takeover: boolean): Promise<void> {
+    this.currentRole = 'leader';
+    this.leaderId = this.tabId;
+    await this.o.host.lead(takeover);
+    // Our own requests the old leader never answered: queue them here (deduplicated by request id).
+    for (const [requestId, r] of this.requests) {
+      this.requests.delete(requestId);
+      this.o.host.remoteMutate(requestId, r.body).then(r.resolve, r.reject);
+    }
+    this.post({ t: 'leader', from: this.tabId });
+  }
+
+  private receive(m: TabMessage): void {
+    if (this.currentRole === 'closed' || this.currentRole === 'starting') return;
+    if (this.currentRole === 'leader') return this.receiveAsLeader(m);
+    this.receiveAsFollower(m);
+  }
+
+  private receiveAsLeader(m: TabMessage): void {
+    const host = this.o.host;
+    switch (m.t) {
+      case 'join':
+        this.watch(m.from);
+        this.post({
+          t: 'welcome',
+          from: this.tabId,
+          to: m.from,
+          pending: host.pendingMirror(),
+          connection: host.connection(),
+        });
+        return;
+      case 'sub': {
+        this.watch(m.from);
+        const result = host.remoteSubscribe(m.sub);
+        if (!result.ok) return this.post({ t: 'sub-error', to: m.from, id: m.sub.id, error: result.error });
+        let tabs = this.interests.get(m.sub.id);
+        if (!tabs) this.interests.set(m.sub.id, (tabs = new Set()));
+        tabs.add(m.from);
+        if (result.reset) this.post({ t: 'reset', to: m.from, id: m.sub.id, ...result.reset });
+        return;
+      }
+      case 'unsub': {
+        const tabs = this.interests.get(m.id);
+        if (!tabs?.delete(m.from)) return;
+        if (tabs.size === 0) {
+          this.interests.delete(m.id);
+          host.remoteReleased(m.id);
+        }
+        return;
+      }
+      case 'mutate':
+        host.remoteMutate(m.requestId, m.body).then(
+          (mutationId) => this.post({ t: 'mutated', to: m.from, requestId: m.requestId, mutationId }),
+          (error: unknown) =>
+            this.post({ t: 'mutated', to: m.from, requestId: m.requestId, error: errorText(error) }),
+        );
+        return;
+      default:
+        // Another tab's effects: a leader that lost its lock and has not noticed yet. The stream is the truth here.
+        return;
+    }
+  }
+
+  private receiveAsFollower(m: TabMessage): void {
+    if ('to' in m && m.to !== undefined && m.to !== this.tabId) return;
+    const host = this.o.host;
+    switch (m.t) {
+      case 'leader':
+        if (m.from !== this.leaderId) this.post({ t: 'join', from: this.tabId });
+        return;
+      case 'welcome':
+        this.leaderId = m.from;
+        host.adoptPending(m.pending);
+        host.applyMirror({ t: 'state', connection: m.connection });
+        for (const sub of host.localSubscriptions()) this.subscribe(sub);
+        for (const [requestId, r] of this.requests) {
+          if (r.sentTo === m.from) continue;
+          r.sentTo = m.from;
+          this.post({ t: 'mutate', from: this.tabId, requestId, body: r.body });
+        }
+        return;
+      case 'mutated': {
+        const r = this.requests.get(m.requestId);
+        if (!r) return;
+        this.requests.delete(m.requestId);
+        if (m.mutationId !== undefined) r.resolve(m.mutationId);
+        else r.reject(new Error(m.error ?? 'the leading tab could not queue the mutation'));
+        return;
+      }
+      case 'join':
+      case 'sub':
+      case 'unsub':
+      case 'mutate':
+        return; // for the leader
+      default:
+        host.applyMirror(m);
+    }
+  }
+
+  /** Leader: when a follower's tab goes, its subscriptions stay (parked, like stored ones) for its reload to resume. */
+  private watch(tab: string): void {
+    if (this.watched.has(tab)) return;
+    this.watched.add(tab);
+    this.o.locks
+      .request(this.tabLock(tab), { signal: this.abort.signal }, () => {
+        this.watched.delete(tab);
+        for (const [id, tabs] of this.interests) {
+          tabs.delete(tab);
+          if (tabs.size === 0) this.interests.delete(id);
+        }
+      })
+      .catch(() => undefined);
+  }
+
+  private post(message: TabMessage): void {
+    if (this.currentRole === 'closed') return;
+    this.channel.postMessage({ ...message, v: TAB_PROTOCOL_VERSION });
+  }
+
+  private leaderLock(): string {
+    return `syncline:${this.o.name}:leader`;
+  }
+  private tabLock(tab: string): string {
+    return `syncline:${this.o.name}:tab:${tab}`;
+  }
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

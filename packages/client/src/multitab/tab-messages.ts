@@ -1,0 +1,96 @@
+/**
+ * What tabs of one origin say to each other over their BroadcastChannel.
+ *
+ *   follower ─ join / sub / unsub / mutate ─▶ leader
+ *   leader   ─ welcome / sub-error / mutated ─▶ one follower (`to`)
+ *   leader   ─ leader / state / changes / ack / reset / resync / own / fail
+ *              pending-add / pending-confirm / pending-reject ─▶ every follower
+ *
+ * Followers replay what the leader's subscriptions and pending mutations went
+ * through, in the leader's order (a channel keeps one sender's order), so their
+ * state is the leader's. Every message carries `v`: tabs running another
+ * version of the library ignore each other rather than misread.
+ */
+import type {
+  AckMessage,
+  Change,
+  ChangesMessage,
+  ErrorMessage,
+  JsonValue,
+  SnapshotRow,
+  Subscription as WireSubscription,
+  WrittenRow,
+} from '@syncline/protocol';
+import type { ConnectionState } from '../connection/connection-state.ts';
+import type { MutationBody, MutationError, MutationStatus } from '../mutations/pending-mutations.ts';
+
+export const TAB_PROTOCOL_VERSION = 1;
+
+export interface MirroredMutation {
+  mutationId: number;
+  body: MutationBody;
+  createdAt: JsonValue;
+  status: MutationStatus;
+}
+
+export interface ConnectionMirror {
+  state: ConnectionState;
+  connectionId?: string;
+}
+
+export type TabMessage =
+  // followers → leader
+  | { t: 'join'; from: string }
+  | { t: 'sub'; from: string; sub: WireSubscription }
+  | { t: 'unsub'; from: string; id: string }
+  | { t: 'mutate'; from: string; requestId: string; body: MutationBody }
+  // leader → one follower
+  | { t: 'welcome'; from: string; to: string; pending: MirroredMutation[]; connection: ConnectionMirror }
+  | { t: 'sub-error'; to: string; id: string; error: ErrorMessage }
+  | { t: 'mutated'; to: string; requestId: string; mutationId?: number; error?: string }
+  // leader → every follower
+  | { t: 'leader'; from: string }
+  | { t: 'state'; connection: ConnectionMirror }
+  | { t: 'changes'; message: ChangesMessage }
+  | { t: 'ack'; message: AckMessage }
+  | { t: 'reset'; to?: string; id: string; rows: SnapshotRow[]; cursor: string }
+  | { t: 'resync'; id: string }
+  | { t: 'own'; id: string; change: Change }
+  | { t: 'fail'; id: string; error: ErrorMessage }
+  | { t: 'pending-add'; mutation: MirroredMutation }
+  | { t: 'pending-confirm'; mutationId: number; rows: WrittenRow[]; cursor: string | null }
+  | { t: 'pending-reject'; mutationId: number; error: MutationError; current?: WrittenRow };
+
+export type Envelope = TabMessage & { v: number };
+
+const KINDS = new Set<string>([
+  'join',
+  'sub',
+  'unsub',
+  'mutate',
+  'welcome',
+  'sub-error',
+  'mutated',
+  'leader',
+  'state',
+  'changes',
+  'ack',
+  'reset',
+  'resync',
+  'own',
+  'fail',
+  'pending-add',
+  'pending-confirm',
+  'pending-reject',
+]);
+
+/**
+ * Only our tabs post on this channel (same origin, our name), so the shape is
+ * trusted once the version and kind match; anything else is ignored.
+ */
+export function readTabMessage(data: unknown): TabMessage | undefined {
+  if (typeof data !== 'object' || data === null) return undefined;
+  const m = data as { v?: unknown; t?: unknown };
+  if (m.v !== TAB_PROTOCOL_VERSION || typeof m.t !== 'string' || !KINDS.has(m.t)) return undefined;
+  return data as TabMessage;
+}
