@@ -1,22 +1,17 @@
 /**
  * Reload in real Chromium with real IndexedDB: the page shows the stored rows
  * while the sync API is unreachable, then catches up when it is back.
- * The client is bundled with esbuild and served, with the page, by the Syncline
- * server's own fallback (same origin, as an app would).
+ * The client is bundled and served with the page (testing/chromium-app.ts).
  */
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SynclineServer } from '../../server/src/server.ts';
 import { chromiumMissing, launchChromium } from '../../server/test/chromium.ts';
 import { COLLECTIONS, SCHEMA } from '../../server/test/fixtures.ts';
 import { createTestDatabase, type TestDatabase } from '../../server/test/test-database.ts';
-import { startTestServer } from '../../server/test/test-server.ts';
+import { serveClientPage } from './testing/chromium-app.ts';
 import { testToken } from '../../server/test/test-token.ts';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
 const missing = chromiumMissing();
 
 const page = (token: string) => `<!doctype html><meta charset="utf-8"><body><script type="module">
@@ -40,25 +35,9 @@ describe.skipIf(missing !== null)('reload in Chromium', () => {
   let browser: Browser;
 
   beforeAll(async () => {
-    const bundle = await build({
-      entryPoints: [path.join(here, 'index.ts')],
-      bundle: true,
-      format: 'esm',
-      platform: 'browser',
-      write: false,
-      target: 'es2022',
-    });
-    const js = bundle.outputFiles[0]?.text ?? '';
-    const html = page(testToken('chromium-user'));
     db = await createTestDatabase(SCHEMA);
     await db.query(`INSERT INTO item (id, status, body) SELECT 'c' || g, 'open', 'v1' FROM generate_series(1, 200) g`);
-    server = await startTestServer(db, COLLECTIONS, {
-      fallback: (req, res) => {
-        const isJs = req.url === '/client.js';
-        res.writeHead(200, { 'Content-Type': isJs ? 'text/javascript' : 'text/html' });
-        res.end(isJs ? js : html);
-      },
-    });
+    server = await serveClientPage(db, COLLECTIONS, page(testToken('chromium-user')));
     browser = await launchChromium();
   });
   afterAll(async () => {

@@ -683,7 +683,9 @@ function rowsOf(sub: Subscription): Array<{ key: string; row: Row; version: numb
 /** Tabs share a store when the platform lets them (Web Locks and BroadcastChannel) unless told not to. */
 function tabsFor(
   options: SyncClientOptions,
-): { locks: NonNullable<ReturnType<typeof browserLocks>>; channel: NonNullable<ReturnType<typeof browserChannel>> } | undefined {
+):
+  | { locks: NonNullable<ReturnType<typeof browserLocks>>; channel: NonNullable<ReturnType<typeof browserChannel>> }
+  | undefined {
   if (options.tabs === false) return undefined;
   const locks = options.tabs?.locks ?? browserLocks();
   const channel = options.tabs?.channel ?? browserChannel();

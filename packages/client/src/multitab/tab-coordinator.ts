@@ -106,7 +106,8 @@ export class TabCoordinator {
     void locks.request(this.tabLock(this.tabId), { signal: this.abort.signal }, () => this.life).catch(() => undefined);
     return new Promise<void>((known, failed) => {
       locks
-        .request(this.leaderLock(), { ifAvailable: true, signal: this.abort.signal }, async (lock) => {
+        // No signal: Web Locks refuse one with ifAvailable (the answer is immediate anyway).
+        .request(this.leaderLock(), { ifAvailable: true }, async (lock) => {
           if (!lock) {
             this.follow();
             known();
@@ -231,8 +232,7 @@ export class TabCoordinator {
       case 'mutate':
         host.remoteMutate(m.requestId, m.body).then(
           (mutationId) => this.post({ t: 'mutated', to: m.from, requestId: m.requestId, mutationId }),
-          (error: unknown) =>
-            this.post({ t: 'mutated', to: m.from, requestId: m.requestId, error: errorText(error) }),
+          (error: unknown) => this.post({ t: 'mutated', to: m.from, requestId: m.requestId, error: errorText(error) }),
         );
         return;
       default:

@@ -37,6 +37,7 @@ export class MemoryTabLocks implements TabLocks {
     callback: (lock: unknown) => Promise<T> | T,
   ): Promise<T> {
     const { signal } = options;
+    if (signal && options.ifAvailable) return Promise.reject(notSupported('signal with ifAvailable'));
     if (signal?.aborted) return Promise.reject(abortError());
     if (this.held.has(name) && options.ifAvailable) return Promise.resolve().then(() => callback(null));
     return new Promise<T>((resolve, reject) => {
@@ -76,5 +77,12 @@ export class MemoryTabLocks implements TabLocks {
 function abortError(): Error {
   const e = new Error('the lock request was aborted');
   e.name = 'AbortError';
+  return e;
+}
+
+/** As the Web Locks API rejects option combinations it does not support. */
+function notSupported(what: string): Error {
+  const e = new Error(`Web Locks do not support ${what}`);
+  e.name = 'NotSupportedError';
   return e;
 }
