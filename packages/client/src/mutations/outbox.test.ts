@@ -202,4 +202,28 @@ describe('Outbox', () => {
     const ids = await Promise.all([third.outbox.nextMutationId(), third.outbox.nextMutationId()]);
     expect(ids).toEqual([9, 10]);
   });
+
+  it("another tab's request: a repeat finds its mutation until answered; adopting the store drops what it no longer holds", async () => {
+    const store = new MemoryStore();
+    // The leading tab queues a follower's mutation, then goes before it is answered.
+    const leader = setup(store);
+    await leader.outbox.rehydrate();
+    expect(await leader.outbox.mutate(setOp('a'), 'req-1')).toBe(1);
+    expect(leader.outbox.idForRequest('req-1')).toBe(1);
+    leader.outbox.close();
+
+    // A follower mirrored it, and one more (2) the leader never stored.
+    const follower = setup(store, { paused: true });
+    follower.pending.add(1, setOp('a'));
+    follower.pending.add(2, setOp('b'));
+    await follower.outbox.adopt();
+    expect(follower.pending.mutations.map((m) => m.mutationId)).toEqual([1]);
+    expect(follower.outbox.idForRequest('req-1')).toBe(1); // the repeated request gets the same mutation
+    await flush();
+    expect(follower.server.requests.map((r) => r.mutationId)).toEqual([1]);
+    await follower.server.answer(ok());
+    expect(follower.outbox.idForRequest('req-1')).toBeUndefined();
+    expect(store.entries.size).toBe(0);
+    expect(await follower.outbox.mutate(setOp('c'))).toBe(2); // the counter is the store's
+  });
 });
