@@ -22,6 +22,7 @@ import { PersistedState } from './persistence/persisted-state.ts';
 import { ClientWrites } from './mutations/client-writes.ts';
 import { requestDiffSync } from './connection/diff-sync.ts';
 import { createQuery, type QueryBuilder, type ViewSource } from './query/live-query.ts';
+import { SUBSCRIPTION_TABLE, subscriptionSource } from './query/subscription-source.ts';
 import { Drafts } from './drafts/drafts.ts';
 import type { Predictor } from './mutations/pending-mutations.ts';
 import type { SubscriptionParams } from './store/subscription-handle.ts';
@@ -252,13 +253,19 @@ export class SyncClient {
   }
 
   /**
-   * A live query over a table of the optimistic view:
+   * A live query over the optimistic view of a table, or of one subscription's rows
+   * (`{ subscription: id }` or its handle: its rows with pending mutations on top):
    * `client.query('order').where((o) => o.status === 'pending').orderBy('created_at').limit(20).subscribe(render)`.
-   * It re-runs only when its table changes, and notifies only when its result does.
+   * It re-runs only when its source changes, and notifies only when its result does.
    */
-  query<R extends Row = Row>(table: string): QueryBuilder<R> {
+  query<R extends Row = Row>(target: string | SubscriptionHandle | { subscription: string }): QueryBuilder<R> {
     void this.startWrites(); // the table view is built from the subscriptions once writes are on
-    return createQuery<R>(this.viewSource, table);
+    if (typeof target === 'string') return createQuery<R>(this.viewSource, target);
+    const id = 'subscription' in target ? target.subscription : target.id;
+    const sub = this.registry.get(id);
+    if (!sub) throw new Error(`unknown subscription: ${id}`);
+    const source = subscriptionSource(this.viewSource, sub, () => this.writes.tableFor(sub.collection));
+    return createQuery<R>(source, SUBSCRIPTION_TABLE);
   }
 
   /** Unsaved form state per key, persisted in the client's store (present when a store was given). */

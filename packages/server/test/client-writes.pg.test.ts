@@ -136,6 +136,22 @@ describe('client writes', () => {
     );
     stop();
 
+    // Over one subscription: its rows (the server decides membership), with pending mutations on top.
+    const openSub = c.subscribe({ id: 'open', collection: 'items_open' });
+    await openSub.ready();
+    const inOpen: string[][] = [];
+    const stopOpen = c
+      .query({ subscription: 'open' })
+      .where((r) => String(r['id']).startsWith('lq'))
+      .subscribe((rows) => inOpen.push(rows.map((r) => `${String(r['id'])}:${String(r['status'])}`)));
+    expect(inOpen.at(-1)).toEqual([]);
+    await db.query(`UPDATE item SET status = 'open' WHERE id = 'lq1'`);
+    await eventually(() => JSON.stringify(inOpen.at(-1)) === '["lq1:open"]', 10_000, 'moved in');
+    await c.mutate([{ type: 'set', table: 'item', id: 'lq1', key: 'status', value: 'closed' }]);
+    expect(inOpen.at(-1)).toEqual(['lq1:closed']); // at once: the pending value
+    await eventually(() => inOpen.at(-1)?.length === 0, 10_000, 'moved out once the server applied it');
+    stopOpen();
+
     await c.drafts?.set('order-form', { title: 'half typed' });
     await c.flushStorage();
     await c.close();

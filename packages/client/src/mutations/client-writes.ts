@@ -54,6 +54,8 @@ export class ClientWrites {
   readonly undoManager = new UndoManager();
   readonly outbox: Outbox;
   private tables: Promise<Map<string, string>> | undefined;
+  /** The same map once it has arrived, for synchronous readers. */
+  private tableNames: Map<string, string> | undefined;
   private subscriptions: Iterable<Subscription> = [];
   /** Confirmed answers' rows by mutation id (recent ones). */
   private readonly answers = new Map<number, WrittenRow[]>();
@@ -212,6 +214,11 @@ export class ClientWrites {
     });
   }
 
+  /** A collection's table, once `/v1/collections` has answered. */
+  tableFor(collection: string): string | undefined {
+    return this.tableNames?.get(collection);
+  }
+
   close(): void {
     this.outbox.close();
   }
@@ -235,7 +242,8 @@ export class ClientWrites {
         headers: commonHeaders(this.o.clientId, token),
       });
       const body = (await res.json()) as { collections: Array<{ name: string; table: string }> };
-      return new Map(body.collections.map((c) => [c.name, c.table]));
+      this.tableNames = new Map(body.collections.map((c) => [c.name, c.table]));
+      return this.tableNames;
     })().catch((e: unknown) => {
       this.tables = undefined; // try again on the next rebuild
       throw e;
