@@ -23,9 +23,9 @@ describe('a live query over a subscription', () => {
         ['public.other', tableOf({ o: { id: 'o' } })],
       ]),
     );
-    let table: string | undefined;
+    const known: { table?: string } = {};
     const q = createQuery(
-      subscriptionSource(view, sub, () => table),
+      subscriptionSource(view, sub, () => known.table),
       SUBSCRIPTION_TABLE,
     ).orderBy('n');
     const results: Array<readonly Row[]> = [];
@@ -36,7 +36,7 @@ describe('a live query over a subscription', () => {
       { id: 'b', n: 2 },
     ]);
 
-    table = 'item';
+    known.table = 'item';
     view.set(edit(view.rows, 'item', {})); // same rows: nothing to tell
     // A pending update shows, a pending delete hides, a row of the table outside the subscription stays out.
     view.set(edit(edit(view.rows, 'public.item', { a: { id: 'a', n: 10 } }), 'public.item', { b: null }));
