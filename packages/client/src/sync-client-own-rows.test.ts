@@ -1,0 +1,84 @@
+/**
+ * The window between the stream's `ack` for our mutation (which leaves our own
+ * rows out) and the mutation's answer (which brings them): the stored cursor
+ * must not pass rows the store does not have, or a reload would resume after
+ * them and never get them.
+ */
+import { describe, expect, it } from 'vitest';
+import { MemoryLocalStore } from './persistence/memory-local-store.ts';
+import { SyncClient } from './sync-client.ts';
+import { cur, FakeServer, flush, sse } from './testing/fake-server.ts';
+import { FakeTimers } from './testing/fake-timers.ts';
+
+describe('own rows between the ack and the answer', () => {
+  it('holds the stored cursor until the answer brings the rows, then stores both', async () => {
+    const server = new FakeServer();
+    server.collections = [{ name: 'orders', table: 'public.order' }]; // qualified, as the server answers
+    let answer!: (r: Response) => void;
+    server.post = (req) =>
+      req.url.pathname.endsWith('/v1/mutate')
+        ? new Promise<Response>((resolve) => (answer = resolve))
+        : Response.json({ ok: true });
+    const store = await MemoryLocalStore.open();
+    const client = await SyncClient.open({
+      url: 'http://sync.test/',
+      clientId: 'c1',
+      token: 'tok',
+      fetch: server.fetch,
+      timers: new FakeTimers(),
+      random: () => 0.5,
+      store,
+      tabs: false,
+    });
+    client.subscribe({ id: 'a', collection: 'orders' });
+    await flush();
+    server.stream.push(sse('hello', { connectionId: 'conn-1', protocol: 1, heartbeatMs: 1000 }));
+    server.stream.push(
+      sse('snapshot', {
+        subscription: 'a',
+        rows: [{ key: 'o1', row: { id: 'o1', status: 'new' }, version: 1 }],
+        cursor: cur(10),
+        done: true,
+      }),
+    );
+    await flush();
+    await client.mutate([{ type: 'set', table: 'order', id: 'o1', key: 'status', value: 'paid' }]);
+    await flush();
+    expect(server.posts('/v1/mutate')).toHaveLength(1);
+
+    // The stream: our mutation committed (its row left out for us), then someone else's change.
+    server.stream.push(
+      sse('ack', {
+        cursor: cur(11),
+        mutations: [{ clientId: 'c1', mutationId: 1 }],
+        covered: [{ collection: 'a', op: 'update', key: 'o1', version: 2 }],
+      }),
+    );
+    server.stream.push(
+      sse(
+        'changes',
+        { cursor: cur(12), changes: [{ collection: 'a', op: 'insert', key: 'o2', row: { id: 'o2' }, version: 1 }] },
+        cur(12),
+      ),
+    );
+    await flush();
+    await client.flushStorage();
+    // Stored: still at the snapshot, without o2 — resuming from here brings o2 again, and o1 comes with the answer.
+    expect((await store.subscriptions.get('a'))?.cursor).toBe(cur(10));
+    expect((await store.rows.getAll('a')).map((r) => `${r.key}@${r.version}`)).toEqual(['o1@1']);
+
+    answer(
+      Response.json({
+        ok: true,
+        cursor: cur(11),
+        rows: [{ table: 'public.order', key: 'o1', row: { id: 'o1', status: 'paid' }, version: 2 }],
+      }),
+    );
+    await flush();
+    await client.flushStorage();
+    expect((await store.subscriptions.get('a'))?.cursor).toBe(cur(12));
+    expect((await store.rows.getAll('a')).map((r) => `${r.key}@${r.version}`)).toEqual(['o1@2', 'o2@1']);
+    expect((await store.rows.getAll('a'))[0]?.row).toEqual({ id: 'o1', status: 'paid' });
+    await client.close();
+  });
+});
