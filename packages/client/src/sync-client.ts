@@ -87,7 +87,8 @@ export class SyncClient {
         if (applied) this.toFollowers({ t: 'own', id: subId, change });
         // Whatever was held for this subscription lands now, with its own row, at its cursor.
         this.awaitingOwnRows.delete(subId);
-        if (sub.cursor !== undefined) this.persisted?.release(subId, applied ? [change] : [], sub.cursor);
+        if (this.storeWhole.delete(subId)) this.persisted?.snapshotCommitted(sub);
+        else if (sub.cursor !== undefined) this.persisted?.release(subId, applied ? [change] : [], sub.cursor);
         if (applied) this.scheduleBaseRebuild();
       },
     });
@@ -149,6 +150,8 @@ export class SyncClient {
   private writesStarted: Promise<void> | undefined;
   private rebuildQueued = false;
   private readonly awaitingOwnRows = new Set<string>();
+  /** Taken over while awaiting own rows: stored whole once they land (see lead()). */
+  private readonly storeWhole = new Set<string>();
   /** Rebuilt from storage and not yet claimed by a subscribe() call. */
   private readonly restored = new Map<string, Subscription>();
   /** Subscriptions this client's callers hold (the leader also keeps other tabs' and stored ones). */
@@ -520,8 +523,17 @@ export class SyncClient {
       const why = fatal === undefined ? new SyncError('CLOSED', 'SyncClient closed') : SyncError.from(fatal);
       for (const sub of this.registry.byId.values()) sub.dispose(why);
     }
-    // A closing leader says nothing: the next one takes over and reports its own connection.
+    // A leader closed by its app says nothing: the next one takes over and reports its own
+    // connection. One whose connection ended for good tells the followers why.
+    const fatal = state === 'closed' ? this.stream.fatalError : undefined;
     if (state !== 'closed') this.toFollowers({ t: 'state', connection: this.connectionMirror() });
+    else if (fatal !== undefined) {
+      const error = SyncError.from(fatal);
+      this.toFollowers({
+        t: 'state',
+        connection: { state: 'closed', error: { code: error.code as ErrorMessage['code'], message: error.message } },
+      });
+    }
     this.emitter.emit('state', { state, previous, reason });
   }
 
@@ -543,6 +555,10 @@ export class SyncClient {
         if (this.persisted) this.persisted.active = false;
         this.writes.follow((body) => this.tabs?.mutate(body) ?? Promise.reject(new Error('SyncClient closed')));
         this.writesStarted = Promise.resolve();
+      },
+      failed: (error) => {
+        this.emitter.emit('storageError', error);
+        void this.close();
       },
       connection: () => this.connectionMirror(),
       pendingMirror: () => this.writes.pending.mutations.map(mirrorOf),
@@ -573,9 +589,18 @@ export class SyncClient {
   private async lead(takeover: boolean): Promise<void> {
     if (this.persisted) this.persisted.active = true;
     if (takeover) {
-      for (const sub of this.registry.byId.values()) {
+      for (const [id, sub] of this.registry.byId) {
+        if (!this.localHeld.has(id)) {
+          // Restored at open and never claimed: older than the store now; reloaded from it below.
+          this.registry.byId.delete(id);
+          this.restored.delete(id);
+          continue;
+        }
         this.persisted?.subscribed(sub);
-        if (sub.status === 'live') this.persisted?.snapshotCommitted(sub);
+        if (sub.status !== 'live') continue;
+        // Own rows still on their way: the store keeps the old leader's rows until they land.
+        if (this.awaitingOwnRows.has(id)) this.storeWhole.add(id);
+        else this.persisted?.snapshotCommitted(sub);
       }
       this.quiet = true;
       try {
@@ -609,8 +634,11 @@ export class SyncClient {
       this.unsubscribe(wire.id); // kept for nobody under other params: start over
     } else if (existing) {
       this.restored.delete(wire.id);
-      const behind = wire.cursor === undefined || (existing.cursor !== undefined && wire.cursor < existing.cursor);
-      if (existing.status === 'live' && existing.cursor !== undefined && behind) {
+      if (existing.status === 'error' && existing.error) return { ok: false, error: existing.error };
+      if (this.stream.state === 'idle') this.stream.start(); // stored here, never claimed until now
+      // Always the whole state: a follower's copy (rebuilt from a store that lagged) can have gaps
+      // that a cursor comparison cannot see.
+      if (existing.status === 'live' && existing.cursor !== undefined) {
         return { ok: true, reset: { rows: rowsOf(existing), cursor: existing.cursor } };
       }
       return { ok: true };
@@ -634,33 +662,46 @@ export class SyncClient {
   /** Following: replays what the leader's subscriptions and mutations went through. */
   private applyMirror(m: TabMessage): void {
     const pending = this.writes.pending;
+    // Only subscriptions this tab holds follow the leader: one restored at open and never
+    // claimed has no reset to start from, and changes on top of its stored rows could leave gaps.
+    const held = (id: string) => (this.localHeld.has(id) ? this.registry.get(id) : undefined);
     switch (m.t) {
       case 'state': {
         const previous = this.state;
         this.mirrored = m.connection;
         if (m.connection.state === 'backoff') this.registry.connectionLost();
+        if (m.connection.state === 'closed' && m.connection.error) {
+          this.lastError = m.connection.error;
+          this.emitter.emit('error', m.connection.error);
+          const why = SyncError.from(m.connection.error);
+          for (const sub of this.registry.byId.values()) sub.dispose(why);
+        }
         if (previous !== m.connection.state) {
           this.emitter.emit('state', { state: m.connection.state, previous, reason: undefined });
         }
         return;
       }
-      case 'changes':
-        this.registry.applyChanges(m.message);
+      case 'changes': {
+        this.holdForOwnRows(m.message.covered);
+        const changes = m.message.changes.filter((c) => this.localHeld.has(c.collection));
+        if (changes.length > 0) this.registry.applyChanges({ ...m.message, changes });
         return this.writes.onStream(m.message);
+      }
       case 'ack':
-        this.registry.applyAck(m.message);
+        this.holdForOwnRows(m.message.covered);
+        for (const id of this.localHeld) this.registry.get(id)?.advanceCursor(m.message.cursor);
         this.writes.onStream(m.message);
         return this.emitter.emit('ack', m.message);
       case 'reset':
-        return this.registry.get(m.id)?.restore(m.rows, m.cursor);
+        return held(m.id)?.restore(m.rows, m.cursor);
       case 'resync':
-        return this.registry.get(m.id)?.resync();
+        return held(m.id)?.resync();
       case 'own':
-        if (this.registry.get(m.id)?.applyOwn(m.change)) this.scheduleBaseRebuild();
+        if (held(m.id)?.applyOwn(m.change)) this.scheduleBaseRebuild();
         return;
       case 'fail':
       case 'sub-error':
-        return this.registry.get(m.id)?.fail(m.error);
+        return held(m.id)?.fail(m.error);
       case 'pending-add':
         if (!pending.get(m.mutation.mutationId)) {
           const { mutationId, body, createdAt, status } = m.mutation;

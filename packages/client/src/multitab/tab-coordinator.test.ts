@@ -26,6 +26,8 @@ class RecordingHost implements TabHost {
     return Promise.resolve();
   };
   follow = () => void this.followed++;
+  failures: unknown[] = [];
+  failed = (error: unknown) => void this.failures.push(error);
   connection = () => ({ state: 'open' as const, connectionId: 'conn-1' });
   pendingMirror = () => [];
   remoteSubscribe = (sub: { id: string }) => {
@@ -153,5 +155,21 @@ describe('TabCoordinator', () => {
     a.coordinator.close();
     await settle();
     expect(new Set(b.host.subscribed)).toEqual(new Set(['mine']));
+  });
+
+  it('a tab that cannot lead (its storage fails) gives up its part, and the next tab leads', async () => {
+    const locks = new MemoryTabLocks();
+    const a = tab('failing', locks);
+    const b = tab('failing', locks);
+    await a.coordinator.start();
+    await b.coordinator.start();
+    b.host.lead = () => Promise.reject(new Error('IndexedDB is gone'));
+    const c = tab('failing', locks);
+    await c.coordinator.start();
+    a.coordinator.close();
+    await settle();
+    expect(b.coordinator.role).toBe('closed');
+    expect(b.host.failures).toHaveLength(1);
+    expect(c.coordinator.role).toBe('leader');
   });
 });

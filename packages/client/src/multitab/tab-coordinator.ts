@@ -36,6 +36,8 @@ export interface TabHost {
   lead(takeover: boolean): Promise<void>;
   /** Another tab leads: stop writing the store and sending; mutations go through `mutate()`. */
   follow(): void;
+  /** `lead()` failed: this tab no longer takes part. */
+  failed(error: unknown): void;
   connection(): ConnectionMirror;
   pendingMirror(): MirroredMutation[];
   /** A follower's subscription: shared with any of the same id and params, or refused. */
@@ -179,10 +181,24 @@ export class TabCoordinator {
       .catch(() => undefined);
   }
 
+  /**
+   * Not `leader` until the host is ready: requests arriving meanwhile are
+   * ignored, and followers send them again when the `leader` message below
+   * makes them join. A host that cannot lead (storage failing) closes this tab's
+   * part, so no two tabs ever hand out mutation ids.
+   */
   private async lead(takeover: boolean): Promise<void> {
+    this.currentRole = 'starting';
+    try {
+      await this.o.host.lead(takeover);
+    } catch (error) {
+      this.close();
+      this.o.host.failed(error);
+      throw error;
+    }
+    if (this.currentRole !== 'starting') return; // closed meanwhile
     this.currentRole = 'leader';
     this.leaderId = this.tabId;
-    await this.o.host.lead(takeover);
     // Our own requests the old leader never answered: queue them here (deduplicated by request id).
     for (const [requestId, r] of this.requests) {
       this.requests.delete(requestId);

@@ -36,6 +36,8 @@ export interface MirroredMutation {
 export interface ConnectionMirror {
   state: ConnectionState;
   connectionId?: string;
+  /** With `closed`: why the leader's connection ended for good (e.g. AUTH_FAILED with a fixed token). */
+  error?: ErrorMessage;
 }
 
 export type TabMessage =

@@ -158,8 +158,8 @@ export class ClientWrites {
   onStream(message: ChangesMessage | AckMessage): void {
     if (!message.mutations) return;
     this.pending.acknowledge(message.mutations, this.o.clientId, message.cursor);
-    // A follower gets the covered rows from the leader, already placed.
-    if (this.remote) return;
+    // Followers too: the leader's answer reaches them mirrored, and one that takes over before it
+    // arrives must still know where its rows go when the answer is replayed.
     if (message.covered && message.covered.length > 0) {
       const ids = message.mutations.filter((m) => m.clientId === this.o.clientId).map((m) => m.mutationId);
       this.waiting.push({ ids, covered: message.covered });

@@ -60,9 +60,11 @@ export class PersistedState {
     this.enqueue(() => this.store.subscriptions.delete(id));
   }
 
+  /** All of the subscription's rows at its cursor; supersedes whatever was held for it. */
   snapshotCommitted(sub: Subscription): void {
     const cursor = sub.cursor;
     if (cursor === undefined) return;
+    this.held.delete(sub.id);
     const changes = [...sub.rowsByKey()].map(([key, r]) => ({
       op: 'insert' as const,
       key,

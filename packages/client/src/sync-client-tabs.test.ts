@@ -1,0 +1,235 @@
+/**
+ * Tabs sharing a store, against a fake server: the edges a review found
+ * (stored subscriptions claimed late, a subscription in error, a store that
+ * lags behind the leader, unsubscribed ones after takeover, a connection that
+ * ends for good). Real BroadcastChannel (Node's), in-process Web Locks.
+ */
+import { describe, expect, it } from 'vitest';
+import type { Row } from '@syncline/protocol';
+import type { LocalStore } from './persistence/local-store.ts';
+import { MemoryDatabases, MemoryLocalStore } from './persistence/memory-local-store.ts';
+import { MemoryTabLocks } from './multitab/tab-locks.ts';
+import { SyncClient } from './sync-client.ts';
+import { cur, FakeServer, flush, sse } from './testing/fake-server.ts';
+import { FakeTimers } from './testing/fake-timers.ts';
+
+let namespaces = 0;
+
+function tabs() {
+  const server = new FakeServer();
+  const timers = new FakeTimers();
+  const databases = new MemoryDatabases();
+  const locks = new MemoryTabLocks();
+  const namespace = `tabs${++namespaces}`;
+  const clients: SyncClient[] = [];
+  const store = () => new MemoryLocalStore({ namespace, databases });
+  const open = async (s: LocalStore = store()) => {
+    const client = await SyncClient.open({
+      url: 'http://sync.test/',
+      clientId: 'c1',
+      token: 'tok',
+      fetch: server.fetch,
+      timers,
+      random: () => 0.5,
+      online: { isOnline: () => true, subscribe: () => () => undefined },
+      store: s,
+      tabs: { locks, channel: (name) => new BroadcastChannel(name) },
+    });
+    clients.push(client);
+    return client;
+  };
+  const hello = () => server.stream.push(sse('hello', { connectionId: 'conn-1', protocol: 1, heartbeatMs: 100_000 }));
+  const snapshot = (sub: string, keys: string[], cursor: string) =>
+    server.stream.push(
+      sse('snapshot', {
+        subscription: sub,
+        rows: keys.map((key) => ({ key, row: { id: key }, version: 1 })),
+        cursor,
+        done: true,
+      }),
+    );
+  const insert = (sub: string, key: string, cursor: string) =>
+    server.stream.push(
+      sse(
+        'changes',
+        { cursor, changes: [{ collection: sub, op: 'insert', key, row: { id: key }, version: 1 }] },
+        cursor,
+      ),
+    );
+  const closeAll = async () => {
+    for (const c of clients.reverse()) await c.close();
+  };
+  return { server, store, open, hello, snapshot, insert, closeAll };
+}
+
+const keys = (rows: ReadonlyMap<string, unknown>) => [...rows.keys()].sort();
+
+describe('tabs on one store', () => {
+  it('a follower claiming a subscription the leader only restored from the store gets it connected', async () => {
+    const t = tabs();
+    const first = await t.open();
+    first.subscribe({ id: 'all', collection: 'items' });
+    await flush();
+    t.hello();
+    t.snapshot('all', ['k1'], cur(1));
+    await flush();
+    await first.flushStorage();
+    await first.close();
+
+    const leader = await t.open(); // restores `all`, never subscribes it: no connection yet
+    const follower = await t.open();
+    const streams = t.server.streams.length;
+    const all = follower.subscribe({ id: 'all', collection: 'items' });
+    await flush(10);
+    expect(leader.tabRole).toBe('leader');
+    expect(t.server.streams.length).toBe(streams + 1); // the leader connected
+    expect(JSON.parse(t.server.stream.request.url.searchParams.get('subscribe') ?? '{}')).toMatchObject({
+      id: 'all',
+      cursor: cur(1),
+    });
+    t.hello();
+    t.insert('all', 'k2', cur(2));
+    await flush(10);
+    expect(keys(all.rowsByKey())).toEqual(['k1', 'k2']);
+    await t.closeAll();
+  });
+
+  it("a follower subscribing what the leader's server refused gets the refusal", async () => {
+    const t = tabs();
+    const leader = await t.open();
+    const follower = await t.open();
+    const mine = leader.subscribe({ id: 'x', collection: 'items' });
+    await flush();
+    t.hello();
+    t.server.stream.push(sse('error', { code: 'FORBIDDEN', message: 'not yours', subscription: 'x' }));
+    await flush();
+    expect(mine.status).toBe('error');
+    const theirs = follower.subscribe({ id: 'x', collection: 'items' });
+    await expect(theirs.ready()).rejects.toMatchObject({ code: 'FORBIDDEN' });
+    expect(theirs.status).toBe('error');
+    await t.closeAll();
+  });
+
+  it("a follower whose stored copy lagged behind the leader's gets the leader's whole state, gaps and all", async () => {
+    const t = tabs();
+    const real = t.store();
+    let held: Array<() => void> | undefined;
+    // The leader's store: its writes can be held (IndexedDB taking its time).
+    const lagging: LocalStore = Object.assign(Object.create(real) as LocalStore, {
+      applyTransactions: async (...args: Parameters<LocalStore['applyTransactions']>) => {
+        if (held) await new Promise<void>((resolve) => held?.push(resolve));
+        return real.applyTransactions(...args);
+      },
+    });
+    const leader = await t.open(lagging);
+    const mine = leader.subscribe({ id: 'x', collection: 'items' });
+    await flush();
+    t.hello();
+    t.snapshot('x', ['k1'], cur(1));
+    await flush();
+    await leader.flushStorage();
+    held = [];
+    t.insert('x', 'k2', cur(2)); // not stored yet
+    await flush();
+    const follower = await t.open(); // rebuilds x from the store: k1 at cur(1)
+    t.insert('x', 'k3', cur(3));
+    await flush();
+    const theirs = follower.subscribe({ id: 'x', collection: 'items' });
+    await flush(10);
+    for (const release of held) release();
+    held = undefined;
+    await flush(10);
+    expect(keys(mine.rowsByKey())).toEqual(['k1', 'k2', 'k3']);
+    expect(keys(theirs.rowsByKey())).toEqual(['k1', 'k2', 'k3']);
+    expect(theirs.cursor).toBe(cur(3));
+    await t.closeAll();
+  });
+
+  it('a subscription the leader ended does not come back when another tab takes over', async () => {
+    const t = tabs();
+    const leader = await t.open();
+    const x = leader.subscribe({ id: 'x', collection: 'items' });
+    await flush();
+    t.hello();
+    t.snapshot('x', ['k1'], cur(1));
+    await flush();
+    await leader.flushStorage();
+    const follower = await t.open(); // rebuilds x from the store, never claims it
+    x.unsubscribe();
+    await leader.flushStorage();
+    await leader.close();
+    await flush(10);
+    expect(follower.tabRole).toBe('leader');
+    await follower.flushStorage();
+    expect(await t.store().subscriptions.list()).toEqual([]);
+    expect(follower.state).toBe('idle'); // nothing to connect for
+    await t.closeAll();
+  });
+
+  it("followers hear when the leader's connection ends for good", async () => {
+    const t = tabs();
+    const leader = await t.open();
+    const follower = await t.open();
+    leader.subscribe({ id: 'x', collection: 'items' });
+    const theirs = follower.subscribe<Row>({ id: 'x', collection: 'items' });
+    await flush();
+    t.hello();
+    await flush();
+    expect(follower.state).toBe('open');
+    t.server.stream.push(sse('error', { code: 'AUTH_FAILED', message: 'token revoked' }));
+    await flush(10);
+    expect(leader.state).toBe('closed');
+    expect(follower.state).toBe('closed');
+    expect(follower.error?.code).toBe('AUTH_FAILED');
+    await expect(theirs.ready()).rejects.toMatchObject({ code: 'AUTH_FAILED' });
+    await t.closeAll();
+  });
+
+  it('own rows the old leader was still waiting for reach the new leader and its store', async () => {
+    const t = tabs();
+    t.server.collections = [{ name: 'items', table: 'public.item' }];
+    let posts = 0;
+    t.server.post = (req) => {
+      if (!req.url.pathname.endsWith('/v1/mutate')) return Response.json({ ok: true });
+      // The first leader never hears back; the next one is answered (as the server replays its record).
+      if (++posts === 1) return new Promise<Response>(() => undefined);
+      return Response.json({
+        ok: true,
+        cursor: cur(2),
+        rows: [{ table: 'public.item', key: 'k1', row: { id: 'k1', n: 2 }, version: 2 }],
+      });
+    };
+    const leader = await t.open();
+    const follower = await t.open();
+    leader.subscribe({ id: 'x', collection: 'items' });
+    const x = follower.subscribe({ id: 'x', collection: 'items' });
+    await flush();
+    t.hello();
+    t.snapshot('x', ['k1'], cur(1));
+    await flush(10);
+    await follower.mutate([{ type: 'update', table: 'item', id: 'k1', values: { n: 2 } }]);
+    await flush(10);
+    expect(posts).toBe(1);
+    // Committed; the stream leaves our row out: it comes with the answer.
+    t.server.stream.push(
+      sse('ack', {
+        cursor: cur(2),
+        mutations: [{ clientId: 'c1', mutationId: 1 }],
+        covered: [{ collection: 'x', op: 'update', key: 'k1', version: 2 }],
+      }),
+    );
+    await flush(10);
+    await leader.flushStorage();
+    await leader.close();
+    await flush(20);
+    expect(follower.tabRole).toBe('leader');
+    expect(posts).toBe(2);
+    expect(x.get('k1')).toEqual({ id: 'k1', n: 2 });
+    expect(follower.pendingMutations).toBe(0);
+    await follower.flushStorage();
+    const stored = await t.store().rows.getAll('x');
+    expect(stored.map((r) => `${r.key}@${r.version}`)).toEqual(['k1@2']);
+    expect((await t.store().subscriptions.get('x'))?.cursor).toBe(cur(2));
+    await t.closeAll();
+  });
+});
