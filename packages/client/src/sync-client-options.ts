@@ -46,6 +46,12 @@ export interface SyncClientOptions {
    * where they do not (Node: `MemoryTabLocks` and the global BroadcastChannel).
    */
   tabs?: false | { locks?: TabLocks; channel?: TabChannelFactory };
+  /**
+   * How long a subscription nobody holds keeps streaming (default 30 s): one
+   * restored from the store that no `subscribe()` claims, or one whose last tab
+   * closed. A reload claims it in time and resumes; after that it is ended.
+   */
+  unclaimedSubscriptionTtlMs?: number;
 }
 
 export interface SubscribeOptions {

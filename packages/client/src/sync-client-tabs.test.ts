@@ -59,7 +59,7 @@ function tabs() {
   const closeAll = async () => {
     for (const c of clients.reverse()) await c.close();
   };
-  return { server, store, open, hello, snapshot, insert, closeAll };
+  return { server, timers, store, open, hello, snapshot, insert, closeAll };
 }
 
 const keys = (rows: ReadonlyMap<string, unknown>) => [...rows.keys()].sort();
@@ -230,6 +230,41 @@ describe('tabs on one store', () => {
     const stored = await t.store().rows.getAll('x');
     expect(stored.map((r) => `${r.key}@${r.version}`)).toEqual(['k1@2']);
     expect((await t.store().subscriptions.get('x'))?.cursor).toBe(cur(2));
+    await t.closeAll();
+  });
+
+  it('a subscription nobody holds ends after a while: stored and never claimed, or its last tab closed', async () => {
+    const t = tabs();
+    const first = await t.open();
+    first.subscribe({ id: 'old', collection: 'items' });
+    first.subscribe({ id: 'kept', collection: 'items' });
+    await flush();
+    t.hello();
+    t.snapshot('old', ['k1'], cur(1));
+    t.snapshot('kept', ['k1'], cur(1));
+    await flush();
+    await first.flushStorage();
+    await first.close();
+
+    const leader = await t.open(); // restores both; claims only one
+    leader.subscribe({ id: 'kept', collection: 'items' });
+    const follower = await t.open();
+    follower.subscribe({ id: 'theirs', collection: 'items' });
+    await flush(10);
+    t.timers.advance(29_000);
+    await follower.close(); // its tab goes without unsubscribing, 29 s after the open
+    await flush(10);
+    await leader.flushStorage();
+    expect((await t.store().subscriptions.list()).map((s) => s.id)).toEqual(['kept', 'old', 'theirs']);
+    t.timers.advance(1_000); // `old`, stored and unclaimed since the open, goes at 30 s
+    await leader.flushStorage();
+    expect((await t.store().subscriptions.list()).map((s) => s.id)).toEqual(['kept', 'theirs']);
+    t.timers.advance(28_000);
+    await leader.flushStorage();
+    expect((await t.store().subscriptions.list()).map((s) => s.id)).toEqual(['kept', 'theirs']);
+    t.timers.advance(1_000); // `theirs`, 30 s after its tab closed
+    await leader.flushStorage();
+    expect((await t.store().subscriptions.list()).map((s) => s.id)).toEqual(['kept']);
     await t.closeAll();
   });
 });

@@ -60,6 +60,8 @@ export class SyncClient {
   constructor(options: SyncClientOptions) {
     this.clientId = options.clientId ?? randomId();
     this.refreshableToken = typeof options.token === 'function';
+    this.timers = options.timers ?? realTimers;
+    this.unclaimedTtlMs = options.unclaimedSubscriptionTtlMs ?? 30_000;
     const fetch = options.fetch ?? globalFetch;
     this.http = { fetch, baseUrl: options.url, clientId: this.clientId, token: options.token };
     const webSocket = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
@@ -139,6 +141,10 @@ export class SyncClient {
   }
 
   private readonly stopOnline: () => void;
+  private readonly timers: NonNullable<SyncClientOptions['timers']>;
+  private readonly unclaimedTtlMs: number;
+  /** Expiry timers of subscriptions nobody holds (see park()). */
+  private readonly parked = new Map<string, unknown>();
   private readonly persisted: PersistedState | undefined;
   private readonly writes: ClientWrites;
   private readonly http: Parameters<typeof requestDiffSync>[0];
@@ -351,7 +357,24 @@ export class SyncClient {
       const sub = this.addSubscription(stored.id, stored.collection, params);
       sub.restore(rows, stored.cursor);
       this.restored.set(sub.id, sub);
+      this.park(sub.id);
     }
+  }
+
+  /**
+   * Nobody holds this subscription now (stored and not claimed yet, or the tab
+   * that used it closed): it keeps streaming for a while, so a reload that asks
+   * for it again resumes from its cursor, then ends — stored subscriptions of ids
+   * an app no longer uses must not pile up.
+   */
+  private park(id: string): void {
+    if (this.parked.has(id)) return;
+    const timer = this.timers.setTimeout(() => {
+      this.parked.delete(id);
+      if (!this.registry.byId.has(id) || this.localHeld.has(id) || this.tabs?.hasRemoteInterest(id)) return;
+      this.unsubscribe(id);
+    }, this.unclaimedTtlMs);
+    this.parked.set(id, timer);
   }
 
   private watchForPersistence(sub: Subscription): void {
@@ -375,6 +398,8 @@ export class SyncClient {
   /** Stops for good: aborts the stream and pending requests, clears timers. */
   async close(): Promise<void> {
     this.stopOnline();
+    for (const timer of this.parked.values()) this.timers.clearTimeout(timer);
+    this.parked.clear();
     this.draftsInstance?.dispose();
     this.writes.close();
     await this.stream.close();
@@ -565,6 +590,9 @@ export class SyncClient {
       remoteSubscribe: (wire) => this.remoteSubscribe(wire),
       remoteReleased: (id) => {
         if (!this.localHeld.has(id)) this.unsubscribe(id);
+      },
+      remoteGone: (id) => {
+        if (!this.localHeld.has(id)) this.park(id);
       },
       remoteMutate: async (requestId, body) => {
         await this.startWrites();

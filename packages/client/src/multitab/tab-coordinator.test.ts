@@ -35,6 +35,8 @@ class RecordingHost implements TabHost {
     return { ok: true as const };
   };
   remoteReleased = (id: string) => void this.released.push(id);
+  gone: string[] = [];
+  remoteGone = (id: string) => void this.gone.push(id);
   remoteMutate = (requestId: string, body: MutationBody) => {
     this.mutations.push({ requestId, body });
     return this.answer(requestId);
@@ -140,6 +142,7 @@ describe('TabCoordinator', () => {
     await settle();
     expect(a.coordinator.hasRemoteInterest('s2')).toBe(false);
     expect(a.host.released).toEqual(['s1']);
+    expect(a.host.gone).toEqual(['s2']);
   });
 
   it('a follower announces its subscriptions to a new leader', async () => {

@@ -46,6 +46,8 @@ export interface TabHost {
   ): { ok: true; reset?: { rows: SnapshotRow[]; cursor: string } } | { ok: false; error: ErrorMessage };
   /** No follower wants it any more: unsubscribe unless this tab does. */
   remoteReleased(id: string): void;
+  /** The last follower that wanted it closed without unsubscribing (it may be reloading). */
+  remoteGone(id: string): void;
   remoteMutate(requestId: string, body: MutationBody): Promise<number>;
   /** Follower: the leader's pending mutations, replacing ours. */
   adoptPending(list: MirroredMutation[]): void;
@@ -293,7 +295,7 @@ export class TabCoordinator {
     }
   }
 
-  /** Leader: when a follower's tab goes, its subscriptions stay (parked, like stored ones) for its reload to resume. */
+  /** Leader: when a follower's tab goes, its subscriptions stay a while (parked, like stored ones) for its reload to resume. */
   private watch(tab: string): void {
     if (this.watched.has(tab)) return;
     this.watched.add(tab);
@@ -301,8 +303,9 @@ export class TabCoordinator {
       .request(this.tabLock(tab), { signal: this.abort.signal }, () => {
         this.watched.delete(tab);
         for (const [id, tabs] of this.interests) {
-          tabs.delete(tab);
-          if (tabs.size === 0) this.interests.delete(id);
+          if (!tabs.delete(tab) || tabs.size > 0) continue;
+          this.interests.delete(id);
+          this.o.host.remoteGone(id);
         }
       })
       .catch(() => undefined);
