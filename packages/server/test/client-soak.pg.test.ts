@@ -17,8 +17,7 @@ import {
   type WebSocketConstructor,
   type RejectedEvent,
 } from '@syncline/client';
-import type { Row, WriteOp } from '@syncline/protocol';
-import { wireTypes } from '../src/capture/pg-values.ts';
+import type { WriteOp } from '@syncline/protocol';
 import type { SynclineOptions } from '../src/config.ts';
 import type { SynclineServer } from '../src/server.ts';
 import { eventually } from './client-harness.ts';
@@ -27,30 +26,15 @@ import { freePort } from './free-port.ts';
 import { createTestDatabase, type TestDatabase } from './test-database.ts';
 import { startTestServer } from './test-server.ts';
 import { testToken } from './test-token.ts';
+import { byId, prng, soakOps } from './soak-ops.ts';
 
 const TOTAL_OPS = 2_400;
-const ID_POOL = Array.from({ length: 60 }, (_, i) => `k${String(i).padStart(2, '0')}`);
-const STATUSES = ['open', 'done', 'closed'] as const;
 const MARKER = 'zz-marker'; // outside the pool: only the final marker write touches it
 const SEED = process.env['SOAK_SEED'] !== undefined ? Number(process.env['SOAK_SEED']) : Date.now() % 2 ** 31;
-
-/** mulberry32: small, fast, good enough to pick operations reproducibly. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const random = prng(SEED);
-const int = (n: number) => Math.floor(random() * n);
-const pick = <T>(xs: readonly T[]): T => xs[int(xs.length)] as T;
-const chance = (p: number) => random() < p;
 
 let db: TestDatabase;
+let ops: ReturnType<typeof soakOps>;
 let server: SynclineServer | null = null;
 let port: number;
 const writes: SynclineOptions['writes'] = { item: { insert: true, update: true, delete: true } };
@@ -58,6 +42,7 @@ const start = async () => (server = await startTestServer(db, COLLECTIONS, { por
 
 beforeAll(async () => {
   db = await createTestDatabase(SCHEMA);
+  ops = soakOps(db, random);
   // Some rows to start from, so early updates and deletes find something.
   await db.query(
     `INSERT INTO item (id, status, body) SELECT 'k' || lpad(g::text, 2, '0'), 'open', 'seed' FROM generate_series(0, 19) g`,
@@ -133,82 +118,8 @@ async function closeSlot(s: Slot): Promise<void> {
   await c.close();
 }
 
-function randomRowValues(): Record<string, string | null> {
-  const v: Record<string, string | null> = { status: pick(STATUSES), body: `b${int(1000)}` };
-  if (chance(0.3)) v['owner'] = chance(0.5) ? null : pick(['ann', 'bob', 'cyd']);
-  if (chance(0.3)) v['amount'] = `${int(10_000)}.${String(int(100)).padStart(2, '0')}`;
-  if (chance(0.3)) v['big'] = String(2n ** 53n + BigInt(int(1_000_000)));
-  return v;
-}
-
-/** One random op for a client, based on what its view shows (versions may be stale: conflicts expected). */
-function randomClientOp(c: SyncClient): { op: WriteOp; kind: string } {
-  const view = new Map(c.view('item').map((r) => [String(r['id']), r]));
-  const id = pick(ID_POOL);
-  const row = view.get(id);
-  // A row only inserted locally has no version yet (the server assigns it): nothing to expect then.
-  const version = row?.['version'];
-  const withVersion = typeof version === 'number' && chance(0.35);
-  const ev = withVersion ? { expectedVersion: version + (chance(0.1) ? 1 : 0) } : {};
-  const roll = random();
-  if (roll < 0.25) {
-    return { op: { type: 'insert', table: 'item', row: { id, ...randomRowValues() } }, kind: 'insert' };
-  }
-  if (roll < 0.5) {
-    return {
-      op: { type: 'set', table: 'item', id, key: 'status', value: pick(STATUSES), ...ev },
-      kind: withVersion ? 'set-status/v' : 'set-status',
-    };
-  }
-  if (roll < 0.65) {
-    return {
-      op: { type: 'set', table: 'item', id, key: 'body', value: `c${int(1000)}`, ...ev },
-      kind: withVersion ? 'set-body/v' : 'set-body',
-    };
-  }
-  if (roll < 0.85) {
-    const { status, body, amount } = randomRowValues();
-    const values: Record<string, string | null> = { status: status ?? 'open', body: body ?? null };
-    if (amount !== undefined) values['amount'] = amount;
-    return { op: { type: 'update', table: 'item', id, values, ...ev }, kind: withVersion ? 'update/v' : 'update' };
-  }
-  return { op: { type: 'delete', table: 'item', id, ...ev }, kind: withVersion ? 'delete/v' : 'delete' };
-}
-
-/** A write from outside Syncline (the triggers bump versions as for any writer). */
-async function directSql(): Promise<string> {
-  const id = pick(ID_POOL);
-  const roll = random();
-  if (roll < 0.35) {
-    const v = randomRowValues();
-    await db.pool.query(
-      `INSERT INTO item (id, status, body, owner, amount, big) VALUES ($1, $2, $3, $4, $5, $6)
-       ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, body = EXCLUDED.body`,
-      [id, v['status'], v['body'], v['owner'] ?? null, v['amount'] ?? null, v['big'] ?? null],
-    );
-    return 'sql-upsert';
-  }
-  if (roll < 0.7) {
-    await db.pool.query(`UPDATE item SET status = $2, body = body || '+' WHERE id = $1`, [id, pick(STATUSES)]);
-    return 'sql-update';
-  }
-  if (roll < 0.85) {
-    // Several rows in one transaction.
-    const ids = [pick(ID_POOL), pick(ID_POOL), pick(ID_POOL)];
-    await db.pool.query(`UPDATE item SET body = 'multi' || $2 WHERE id = ANY($1)`, [ids, String(int(1000))]);
-    return 'sql-multi';
-  }
-  await db.pool.query(`DELETE FROM item WHERE id = $1`, [id]);
-  return 'sql-delete';
-}
-
-const dbRows = async () =>
-  new Map(
-    (await db.pool.query<Row>({ text: 'SELECT * FROM item', types: wireTypes })).rows.map((r) => [String(r['id']), r]),
-  );
-const byId = (rows: readonly Row[]) => new Map(rows.map((r) => [String(r['id']), r]));
-
 it('a long randomized run across 3 clients with disconnects and a server restart ends with every view equal to the database', async () => {
+  const { int, pick, chance, randomClientOp, directSql, dbRows } = ops;
   console.log(`[soak] seed ${SEED} (SOAK_SEED=${SEED} to reproduce)`);
   const started = Date.now();
   const unhandled: unknown[] = [];
