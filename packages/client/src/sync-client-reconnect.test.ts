@@ -233,4 +233,36 @@ describe('SyncClient connection lifecycle', () => {
     expect(timers.pending()).toEqual([]);
     expect(server.gets).toHaveLength(1);
   });
+
+  it('an ack that comes before a resuming subscription is attached does not move its cursor past the replay', async () => {
+    const { server, client, hello, timers } = setupClient();
+    const a = client.subscribe({ id: 'a', collection: 'orders' });
+    await flush();
+    hello();
+    server.stream.push(sse('snapshot', { subscription: 'a', rows: [], cursor: cur(10), done: true }));
+    server.stream.end();
+    await flush();
+    timers.advance(125);
+    await flush();
+    hello('conn-2');
+    // The server is still admitting `a` (its access check is a query) when our mutation commits:
+    // the ack comes first, then the replay of what `a` missed.
+    server.stream.push(sse('ack', { cursor: cur(12), mutations: [{ clientId: 'c1', mutationId: 1 }] }, cur(12)));
+    expect(a.cursor).toBe(cur(10));
+    server.stream.push(
+      sse(
+        'changes',
+        { cursor: cur(11), changes: [{ collection: 'a', op: 'insert', key: 'k', row: { k: 1 }, version: 1 }] },
+        cur(11),
+      ),
+    );
+    await flush();
+    expect(a.rows()).toEqual([{ k: 1 }]);
+    expect(a.cursor).toBe(cur(11));
+    // Attached now: the next ack moves it.
+    server.stream.push(sse('ack', { cursor: cur(13), mutations: [{ clientId: 'c1', mutationId: 2 }] }, cur(13)));
+    await flush();
+    expect(a.cursor).toBe(cur(13));
+    await client.close();
+  });
 });

@@ -166,6 +166,11 @@ export class SyncClient {
   private tabs: TabCoordinator | undefined;
   /** Following: the leading tab's connection. */
   private mirrored: ConnectionMirror = { state: 'connecting' };
+  /**
+   * Following: held subscriptions that take no changes until the leader's whole
+   * state arrives (`reset`), so no change lands on a copy it does not follow from.
+   */
+  private readonly awaitingReset = new Set<string>();
   /** Set while loading stored subscriptions on takeover: followers already have newer rows. */
   private quiet = false;
 
@@ -316,7 +321,7 @@ export class SyncClient {
       this.restored.delete(id);
       if (existing.collection === options.collection && sameParams(existing.params, options.params)) {
         this.localHeld.add(id);
-        if (this.following) this.tabs?.subscribe(existing.toWire());
+        if (this.following) this.followSubscription(existing);
         else if (this.stream.state === 'idle') this.stream.start();
         return existing as unknown as SubscriptionHandle<R>;
       }
@@ -326,7 +331,7 @@ export class SyncClient {
     if (this.registry.byId.has(id)) throw new Error(`subscription id already in use: ${id}`);
     const sub = this.addSubscription(id, options.collection, options.params);
     this.localHeld.add(id);
-    if (this.following) this.tabs?.subscribe(sub.toWire());
+    if (this.following) this.followSubscription(sub);
     else this.connectSubscription(sub);
     return sub as unknown as SubscriptionHandle<R>;
   }
@@ -336,6 +341,11 @@ export class SyncClient {
     this.registry.byId.set(id, sub);
     this.watchForPersistence(sub);
     return sub;
+  }
+
+  private followSubscription(sub: Subscription): void {
+    this.awaitingReset.add(sub.id);
+    this.tabs?.subscribe(sub.toWire());
   }
 
   private connectSubscription(sub: Subscription): void {
@@ -424,6 +434,7 @@ export class SyncClient {
     this.registry.byId.delete(id);
     this.restored.delete(id);
     this.localHeld.delete(id);
+    this.awaitingReset.delete(id);
     sub.dispose(new SyncError('UNSUBSCRIBED', `subscription ${id} was unsubscribed`, id));
     if (this.following) return this.tabs?.unsubscribe(id);
     this.persisted?.unsubscribed(id);
@@ -447,6 +458,7 @@ export class SyncClient {
     this.statsData.eventsReceived++;
     // WebSocket-only messages: a refresh before the token expires; confirmations need nothing.
     if (event.type === 'token_expiring_soon') return void this.server.refreshToken();
+    if (event.type === 'subscribed') return this.onSubscribed(event.data);
     const decoded = decodeEvent(event.type, event.data);
     if (decoded === 'unknown') return;
     if (decoded === 'malformed') {
@@ -466,13 +478,14 @@ export class SyncClient {
         this.registry.applyChanges(decoded.message);
         this.toFollowers({ t: 'changes', message: decoded.message });
         return this.writes.onStream(decoded.message);
-      case 'ack':
+      case 'ack': {
         this.holdForOwnRows(decoded.message.covered);
-        this.registry.applyAck(decoded.message);
+        const advanced = this.registry.applyAck(decoded.message);
         this.persisted?.cursorsAdvanced(this.registry.byId.values(), this.awaitingOwnRows);
-        this.toFollowers({ t: 'ack', message: decoded.message });
+        this.toFollowers({ t: 'ack', message: decoded.message, advanced });
         this.writes.onStream(decoded.message);
         return this.emitter.emit('ack', decoded.message);
+      }
       case 'resync':
         return this.resync(decoded.message.subscription, decoded.message.reason);
       case 'error':
@@ -480,6 +493,18 @@ export class SyncClient {
       case 'ping':
         return; // its bytes already fed the liveness watchdog
     }
+  }
+
+  private onSubscribed(data: string): void {
+    let id: unknown;
+    try {
+      id = (JSON.parse(data) as { id?: unknown }).id;
+    } catch {
+      this.statsData.malformedEvents++;
+      return;
+    }
+    if (typeof id !== 'string') return;
+    this.registry.attached(id);
   }
 
   /**
@@ -599,6 +624,9 @@ export class SyncClient {
         return this.writes.submitFor(requestId, body);
       },
       adoptPending: (list) => this.adoptPending(list),
+      leaderChanged: () => {
+        for (const id of this.localHeld) this.awaitingReset.add(id);
+      },
       applyMirror: (message) => this.applyMirror(message),
       localSubscriptions: () =>
         [...this.localHeld].flatMap((id) => {
@@ -616,6 +644,10 @@ export class SyncClient {
    */
   private async lead(takeover: boolean): Promise<void> {
     if (this.persisted) this.persisted.active = true;
+    // Copies still waiting for a reset took no changes since they were consistent: resume them as they are.
+    this.awaitingReset.clear();
+    // A connection of our own comes: nothing is attached to it yet.
+    for (const sub of this.registry.byId.values()) sub.attached = false;
     if (takeover) {
       for (const [id, sub] of this.registry.byId) {
         if (!this.localHeld.has(id)) {
@@ -624,7 +656,7 @@ export class SyncClient {
           this.restored.delete(id);
           continue;
         }
-        this.persisted?.subscribed(sub);
+        this.persisted?.subscribedIfMissing(sub);
         if (sub.status !== 'live') continue;
         // Own rows still on their way: the store keeps the old leader's rows until they land.
         if (this.awaitingOwnRows.has(id)) this.storeWhole.add(id);
@@ -693,6 +725,7 @@ export class SyncClient {
     // Only subscriptions this tab holds follow the leader: one restored at open and never
     // claimed has no reset to start from, and changes on top of its stored rows could leave gaps.
     const held = (id: string) => (this.localHeld.has(id) ? this.registry.get(id) : undefined);
+    const following = (id: string) => (this.awaitingReset.has(id) ? undefined : held(id));
     switch (m.t) {
       case 'state': {
         const previous = this.state;
@@ -711,21 +744,30 @@ export class SyncClient {
       }
       case 'changes': {
         this.holdForOwnRows(m.message.covered);
-        const changes = m.message.changes.filter((c) => this.localHeld.has(c.collection));
+        const changes = m.message.changes.filter((c) => following(c.collection) !== undefined);
         if (changes.length > 0) this.registry.applyChanges({ ...m.message, changes });
         return this.writes.onStream(m.message);
       }
       case 'ack':
         this.holdForOwnRows(m.message.covered);
-        for (const id of this.localHeld) this.registry.get(id)?.advanceCursor(m.message.cursor);
+        // Exactly the subscriptions whose cursor the leader moved (those its connection had attached).
+        for (const id of m.advanced) {
+          const sub = following(id);
+          if (sub) {
+            sub.attached = true;
+            sub.advanceCursor(m.message.cursor);
+          }
+        }
         this.writes.onStream(m.message);
         return this.emitter.emit('ack', m.message);
       case 'reset':
+        if (!held(m.id)) return;
+        this.awaitingReset.delete(m.id);
         return held(m.id)?.restore(m.rows, m.cursor);
       case 'resync':
         return held(m.id)?.resync();
       case 'own':
-        if (held(m.id)?.applyOwn(m.change)) this.scheduleBaseRebuild();
+        if (following(m.id)?.applyOwn(m.change)) this.scheduleBaseRebuild();
         return;
       case 'fail':
       case 'sub-error':

@@ -42,6 +42,8 @@ class RecordingHost implements TabHost {
     return this.answer(requestId);
   };
   adoptPending = () => undefined;
+  leaderChanges = 0;
+  leaderChanged = () => void this.leaderChanges++;
   applyMirror = (m: TabMessage) => void this.mirrored.push(m);
   localSubscriptions = () => this.local;
 }

@@ -24,6 +24,7 @@ import {
   TAB_PROTOCOL_VERSION,
   readTabMessage,
   type ConnectionMirror,
+  type Envelope,
   type MirroredMutation,
   type TabMessage,
 } from './tab-messages.ts';
@@ -53,6 +54,12 @@ export interface TabHost {
   adoptPending(list: MirroredMutation[]): void;
   /** Follower: a leader's effect to replay. */
   applyMirror(message: TabMessage): void;
+  /**
+   * Follower: another tab leads now (or the first one welcomed us). What it
+   * sends is not ordered with what the previous one sent: subscriptions wait
+   * for its whole state before taking changes again.
+   */
+  leaderChanged(): void;
   /** Follower: our subscriptions (with cursors), to announce to a new leader. */
   localSubscriptions(): WireSubscription[];
 }
@@ -209,10 +216,10 @@ export class TabCoordinator {
     this.post({ t: 'leader', from: this.tabId });
   }
 
-  private receive(m: TabMessage): void {
+  private receive(m: Envelope): void {
     if (this.currentRole === 'closed' || this.currentRole === 'starting') return;
     if (this.currentRole === 'leader') return this.receiveAsLeader(m);
-    this.receiveAsFollower(m);
+    this.receiveAsFollower(m, m.sender);
   }
 
   private receiveAsLeader(m: TabMessage): void {
@@ -259,7 +266,7 @@ export class TabCoordinator {
     }
   }
 
-  private receiveAsFollower(m: TabMessage): void {
+  private receiveAsFollower(m: TabMessage, sender: string): void {
     if ('to' in m && m.to !== undefined && m.to !== this.tabId) return;
     const host = this.o.host;
     switch (m.t) {
@@ -267,7 +274,10 @@ export class TabCoordinator {
         if (m.from !== this.leaderId) this.post({ t: 'join', from: this.tabId });
         return;
       case 'welcome':
-        this.leaderId = m.from;
+        if (m.from !== this.leaderId) {
+          this.leaderId = m.from;
+          host.leaderChanged();
+        }
         host.adoptPending(m.pending);
         host.applyMirror({ t: 'state', connection: m.connection });
         for (const sub of host.localSubscriptions()) this.subscribe(sub);
@@ -291,7 +301,9 @@ export class TabCoordinator {
       case 'mutate':
         return; // for the leader
       default:
-        host.applyMirror(m);
+        // Only the leader that welcomed us: an old one's last words, or a new one's first before
+        // its welcome, are covered by the whole state the welcome's re-announcements bring.
+        if (sender === this.leaderId) host.applyMirror(m);
     }
   }
 
@@ -313,7 +325,8 @@ export class TabCoordinator {
 
   private post(message: TabMessage): void {
     if (this.currentRole === 'closed') return;
-    this.channel.postMessage({ ...message, v: TAB_PROTOCOL_VERSION });
+    const envelope: Envelope = { ...message, v: TAB_PROTOCOL_VERSION, sender: this.tabId };
+    this.channel.postMessage(envelope);
   }
 
   private leaderLock(): string {

@@ -54,7 +54,7 @@ export type TabMessage =
   | { t: 'leader'; from: string }
   | { t: 'state'; connection: ConnectionMirror }
   | { t: 'changes'; message: ChangesMessage }
-  | { t: 'ack'; message: AckMessage }
+  | { t: 'ack'; message: AckMessage; advanced: string[] }
   | { t: 'reset'; to?: string; id: string; rows: SnapshotRow[]; cursor: string }
   | { t: 'resync'; id: string }
   | { t: 'own'; id: string; change: Change }
@@ -63,7 +63,8 @@ export type TabMessage =
   | { t: 'pending-confirm'; mutationId: number; rows: WrittenRow[]; cursor: string | null }
   | { t: 'pending-reject'; mutationId: number; error: MutationError; current?: WrittenRow };
 
-export type Envelope = TabMessage & { v: number };
+/** As posted: the protocol version and the posting tab (followers take effects only from their leader). */
+export type Envelope = TabMessage & { v: number; sender: string };
 
 const KINDS = new Set<string>([
   'join',
@@ -90,9 +91,10 @@ const KINDS = new Set<string>([
  * Only our tabs post on this channel (same origin, our name), so the shape is
  * trusted once the version and kind match; anything else is ignored.
  */
-export function readTabMessage(data: unknown): TabMessage | undefined {
+export function readTabMessage(data: unknown): Envelope | undefined {
   if (typeof data !== 'object' || data === null) return undefined;
-  const m = data as { v?: unknown; t?: unknown };
+  const m = data as { v?: unknown; t?: unknown; sender?: unknown };
   if (m.v !== TAB_PROTOCOL_VERSION || typeof m.t !== 'string' || !KINDS.has(m.t)) return undefined;
-  return data as TabMessage;
+  if (typeof m.sender !== 'string') return undefined;
+  return data as Envelope;
 }

@@ -56,6 +56,23 @@ export class PersistedState {
     );
   }
 
+  /**
+   * Stored (without a cursor) unless it already is: a stored cursor must always
+   * go with the stored rows, so an existing entry is left for a snapshot write
+   * to move both at once.
+   */
+  subscribedIfMissing(sub: Subscription): void {
+    this.enqueue(async () => {
+      if (await this.store.subscriptions.get(sub.id)) return;
+      await this.store.subscriptions.put({
+        id: sub.id,
+        collection: sub.collection,
+        params: (sub.params ?? null) as JsonValue as never,
+        cursor: null,
+      });
+    });
+  }
+
   unsubscribed(id: string): void {
     this.enqueue(() => this.store.subscriptions.delete(id));
   }

@@ -46,6 +46,7 @@ export class SubscriptionRegistry {
     for (const [id, changes] of groupBySubscription(message.changes)) {
       const sub = this.byId.get(id);
       const verdict = sub ? sub.admit(message.cursor) : 'unknown';
+      if (sub && (verdict === 'apply' || verdict === 'duplicate')) sub.attached = true; // the server sends it to us
       if (verdict === 'apply' && sub) admitted.push([sub, changes]);
       else if (verdict === 'duplicate') this.stats.duplicatesIgnored++;
       else if (verdict === 'not-ready') this.stats.changesBeforeSnapshot += changes.length;
@@ -68,10 +69,19 @@ export class SubscriptionRegistry {
 
   /**
    * An ack stands in for a transaction whose rows the initiator already has,
-   * so every live subscription is now at least at its cursor.
+   * so every live subscription attached to this connection is now at least at
+   * its cursor. Returns the ids whose cursor moved.
    */
-  applyAck(message: AckMessage): void {
-    for (const sub of this.byId.values()) sub.advanceCursor(message.cursor);
+  applyAck(message: AckMessage): string[] {
+    const moved: string[] = [];
+    for (const sub of this.byId.values()) if (sub.advanceCursor(message.cursor)) moved.push(sub.id);
+    return moved;
+  }
+
+  /** WebSocket `SUBSCRIBED`: the server has it on this connection; its replay follows. */
+  attached(id: string): void {
+    const sub = this.byId.get(id);
+    if (sub) sub.attached = true;
   }
 
   connectionLost(): void {

@@ -32,6 +32,13 @@ export class Subscription<R extends Row = Row> implements SubscriptionHandle<R> 
   private lastError: ErrorMessage | undefined;
   private currentCursor: string | undefined;
   disposed = false;
+  /**
+   * The server has this subscription on the current connection: it said so
+   * (`SUBSCRIBED`), or sent its snapshot or changes. Only then does an `ack`
+   * move its cursor: one that arrives while the server is still admitting it
+   * would otherwise pass transactions its replay is about to bring.
+   */
+  attached = false;
 
   constructor(
     readonly id: string,
@@ -98,6 +105,7 @@ export class Subscription<R extends Row = Row> implements SubscriptionHandle<R> 
     if (!message.done) return;
     this.store.commitSnapshot();
     this.currentCursor = message.cursor;
+    this.attached = true;
     this.setStatus('live');
     this.settleReady?.();
     this.settleReady = undefined;
@@ -133,14 +141,17 @@ export class Subscription<R extends Row = Row> implements SubscriptionHandle<R> 
     return true;
   }
 
-  advanceCursor(cursor: string): void {
-    if (this.currentStatus === 'live' && this.currentCursor !== undefined && cursor > this.currentCursor) {
-      this.currentCursor = cursor;
-    }
+  /** An ack's cursor; returns whether it moved ours (only while attached, see `attached`). */
+  advanceCursor(cursor: string): boolean {
+    if (!this.attached || this.currentStatus !== 'live' || this.currentCursor === undefined) return false;
+    if (cursor <= this.currentCursor) return false;
+    this.currentCursor = cursor;
+    return true;
   }
 
   /** Differential sync running: rows stay on screen while we ask what changed. */
   startDiffSync(): void {
+    this.attached = false;
     this.currentCursor = undefined;
     this.setStatus('resyncing');
   }
@@ -174,6 +185,7 @@ export class Subscription<R extends Row = Row> implements SubscriptionHandle<R> 
 
   /** The server cannot resume us: drop everything and wait for a fresh snapshot. */
   resync(): void {
+    this.attached = false;
     this.store.clear();
     this.currentCursor = undefined;
     this.setStatus('resyncing');
@@ -190,6 +202,7 @@ export class Subscription<R extends Row = Row> implements SubscriptionHandle<R> 
 
   /** Snapshot parts from a dead connection can never be completed; the next one starts over. */
   connectionLost(): void {
+    this.attached = false;
     if (!this.store.snapshotInProgress) return;
     this.store.discardSnapshot();
     if (this.currentStatus === 'snapshot') this.setStatus('connecting');
