@@ -81,4 +81,67 @@ describe('own rows between the ack and the answer', () => {
     expect((await store.rows.getAll('a'))[0]?.row).toEqual({ id: 'o1', status: 'paid' });
     await client.close();
   });
+
+  it('an answer that lands after the stream deleted the row does not bring it back', async () => {
+    const server = new FakeServer();
+    server.collections = [{ name: 'orders', table: 'public.order' }];
+    let answer!: (r: Response) => void;
+    server.post = (req) =>
+      req.url.pathname.endsWith('/v1/mutate')
+        ? new Promise<Response>((resolve) => (answer = resolve))
+        : Response.json({ ok: true });
+    const client = await SyncClient.open({
+      url: 'http://sync.test/',
+      clientId: 'c1',
+      token: 'tok',
+      fetch: server.fetch,
+      timers: new FakeTimers(),
+      random: () => 0.5,
+      store: await MemoryLocalStore.open(),
+      tabs: false,
+    });
+    const a = client.subscribe({ id: 'a', collection: 'orders' });
+    await flush();
+    server.stream.push(sse('hello', { connectionId: 'conn-1', protocol: 1, heartbeatMs: 1000 }));
+    server.stream.push(
+      sse('snapshot', {
+        subscription: 'a',
+        rows: [{ key: 'o1', row: { id: 'o1', status: 'new' }, version: 1 }],
+        cursor: cur(10),
+        done: true,
+      }),
+    );
+    await flush();
+    await client.mutate([{ type: 'set', table: 'order', id: 'o1', key: 'status', value: 'paid' }]);
+    await flush();
+    // Ours commits (row left out for us), then someone deletes the row, and only then our answer comes.
+    server.stream.push(
+      sse('ack', {
+        cursor: cur(11),
+        mutations: [{ clientId: 'c1', mutationId: 1 }],
+        covered: [{ collection: 'a', op: 'update', key: 'o1', version: 2 }],
+      }),
+    );
+    server.stream.push(
+      sse(
+        'changes',
+        { cursor: cur(12), changes: [{ collection: 'a', op: 'delete', key: 'o1', row: null, version: 2 }] },
+        cur(12),
+      ),
+    );
+    await flush();
+    expect(a.get('o1')).toBeUndefined();
+    answer(
+      Response.json({
+        ok: true,
+        cursor: cur(11),
+        rows: [{ table: 'public.order', key: 'o1', row: { id: 'o1', status: 'paid' }, version: 2 }],
+      }),
+    );
+    await flush();
+    expect(a.get('o1')).toBeUndefined();
+    expect(client.view('order')).toEqual([]);
+    expect(client.pendingMutations).toBe(0);
+    await client.close();
+  });
 });

@@ -70,6 +70,7 @@ export class SyncClient {
       : undefined;
     this.registry = new SubscriptionRegistry(this.statsData, (event) => {
       this.persisted?.transactionApplied(event, this.awaitingOwnRows);
+      this.writes.noteStream(event.changes, event.cursor);
       this.scheduleBaseRebuild();
       this.emitter.emit('transaction', event);
     });
@@ -82,11 +83,12 @@ export class SyncClient {
       random: options.random ?? Math.random,
       store: options.store,
       onRejected: (e) => this.emitter.emit('rejected', e),
-      applyCovered: (subId, change) => {
+      applyCovered: (subId, change, coveredAt) => {
         const sub = this.registry.get(subId);
         if (!sub) return;
-        const applied = sub.applyOwn(change);
-        if (applied) this.toFollowers({ t: 'own', id: subId, change });
+        const applied = sub.applyOwn(change, coveredAt);
+        // Applied or not: followers make the same call on the same state (and keep their counts even).
+        this.toFollowers({ t: 'own', id: subId, change, coveredAt });
         // Whatever was held for this subscription lands now, with its own row, at its cursor.
         this.awaitingOwnRows.delete(subId);
         if (this.storeWhole.delete(subId)) this.persisted?.snapshotCommitted(sub);
@@ -446,7 +448,10 @@ export class SyncClient {
    * answer): their stored cursor must not pass those rows before they are stored.
    */
   private holdForOwnRows(covered: readonly CoveredChange[] | undefined): void {
-    for (const c of covered ?? []) this.awaitingOwnRows.add(c.collection);
+    for (const c of covered ?? []) {
+      this.awaitingOwnRows.add(c.collection);
+      this.registry.get(c.collection)?.expectOwn(c.key);
+    }
   }
 
   /** `ws` or `sse`: what the next connection uses. */
@@ -767,7 +772,7 @@ export class SyncClient {
       case 'resync':
         return held(m.id)?.resync();
       case 'own':
-        if (following(m.id)?.applyOwn(m.change)) this.scheduleBaseRebuild();
+        if (held(m.id)?.applyOwn(m.change, m.coveredAt)) this.scheduleBaseRebuild();
         return;
       case 'fail':
       case 'sub-error':

@@ -28,8 +28,8 @@ import { Outbox, type MutationIdCounter, type OutboxPersistence } from './outbox
 import { PendingMutations, isOpsBody, type MutationBody, type RejectedEvent } from './pending-mutations.ts';
 import { normaliseTable, type BaseRows, type VersionedRow } from './table-rows.ts';
 
-/** Where a covered row goes: the subscription it belonged to, as a change to apply. */
-export type ApplyCovered = (subscriptionId: string, change: Change) => void;
+/** Where a covered row goes: the subscription it belonged to, as a change to apply, and the cursor of the message that covered it. */
+export type ApplyCovered = (subscriptionId: string, change: Change, coveredAt: string) => void;
 
 export interface ClientWritesOptions {
   baseUrl: string;
@@ -60,7 +60,7 @@ export class ClientWrites {
   /** Confirmed answers' rows by mutation id (recent ones). */
   private readonly answers = new Map<number, WrittenRow[]>();
   /** Covered entries still waiting for their mutation's answer. */
-  private waiting: Array<{ ids: number[]; covered: CoveredChange[] }> = [];
+  private waiting: Array<{ ids: number[]; covered: CoveredChange[]; cursor: string }> = [];
   /** Following another tab: mutations are queued there (set by the client), and its answers come mirrored. */
   private remote: ((body: MutationBody) => Promise<number>) | undefined;
   /** Leader: other tabs' requests being queued, so a repeated one gets the same mutation. */
@@ -130,6 +130,7 @@ export class ClientWrites {
   async lead(): Promise<void> {
     this.remote = undefined;
     await this.outbox.adopt();
+    void this.applyWaiting();
   }
 
   /** Leader: a mutation for another tab (which shows and records it itself); a repeated request gets the same id. */
@@ -162,7 +163,7 @@ export class ClientWrites {
     // arrives must still know where its rows go when the answer is replayed.
     if (message.covered && message.covered.length > 0) {
       const ids = message.mutations.filter((m) => m.clientId === this.o.clientId).map((m) => m.mutationId);
-      this.waiting.push({ ids, covered: message.covered });
+      this.waiting.push({ ids, covered: message.covered, cursor: message.cursor });
       void this.applyWaiting();
     }
   }
@@ -173,9 +174,15 @@ export class ClientWrites {
    */
   private async applyWaiting(): Promise<void> {
     if (this.waiting.length === 0) return;
+    if (this.remote) {
+      // Following: the leader places our rows (and tells us how it went). Keep only what waits for an
+      // answer nobody has had yet: if the leader goes first, we place those ourselves (see lead()).
+      this.waiting = this.waiting.filter(({ ids }) => ids.some((id) => !this.answers.has(id)));
+      return;
+    }
     const tables = await this.collectionTables();
     const collectionOf = new Map([...this.subscriptions].map((s) => [s.id, s.collection]));
-    this.waiting = this.waiting.filter(({ ids, covered }) => {
+    this.waiting = this.waiting.filter(({ ids, covered, cursor }) => {
       const rows = ids.flatMap((id) => this.answers.get(id) ?? []);
       if (ids.some((id) => !this.answers.has(id))) return true; // an answer is still on its way
       for (const c of covered) {
@@ -183,13 +190,17 @@ export class ClientWrites {
         // The answer's last row for the key is the newest the client may know of.
         const written = rows.filter((r) => r.table === table && r.key === c.key).at(-1);
         if (!written) continue;
-        this.o.applyCovered(c.collection, {
-          collection: c.collection,
-          op: c.op === 'delete' || written.row === null ? 'delete' : c.op,
-          key: c.key,
-          row: c.op === 'delete' ? null : written.row,
-          version: c.op === 'delete' ? c.version : written.version,
-        });
+        this.o.applyCovered(
+          c.collection,
+          {
+            collection: c.collection,
+            op: c.op === 'delete' || written.row === null ? 'delete' : c.op,
+            key: c.key,
+            row: c.op === 'delete' ? null : written.row,
+            version: c.op === 'delete' ? c.version : written.version,
+          },
+          cursor,
+        );
       }
       return false;
     });
@@ -212,6 +223,17 @@ export class ClientWrites {
       }
       this.pending.setBase(base as BaseRows);
     });
+  }
+
+  /** Stream changes applied to the subscriptions (their rows reach base by rebuild): see PendingMutations.noteStream. */
+  noteStream(changes: readonly Change[], cursor: string): void {
+    const collectionOf = new Map([...this.subscriptions].map((s) => [s.id, s.collection]));
+    const rows: WrittenRow[] = [];
+    for (const c of changes) {
+      const table = this.tableFor(collectionOf.get(c.collection) ?? '');
+      if (table) rows.push({ table, key: c.key, row: c.row, version: c.version });
+    }
+    this.pending.noteStream(rows, cursor);
   }
 
   /** A collection's table, once `/v1/collections` has answered. */

@@ -247,6 +247,22 @@ export class PendingMutations {
   }
 
   /**
+   * Stream rows that reach base another way (the client rebuilds base from its
+   * subscriptions): remembered, while mutations are pending, so an answer that
+   * lands later does not undo them (a row deleted after our write stays deleted).
+   */
+  noteStream(rows: readonly WrittenRow[], cursor: string): void {
+    if (this.list.length > 0) {
+      for (const w of rows) {
+        const id = `${normaliseTable(w.table)}\u0000${w.key}`;
+        if (w.row === null) this.streamTombstones.set(id, Math.max(w.version, this.streamTombstones.get(id) ?? 0));
+        this.streamTouched.set(id, cursor);
+      }
+    }
+    this.advanceStream(cursor);
+  }
+
+  /**
    * Server rows from the stream (`changes` mapped to their tables, or a
    * snapshot's rows), in stream order, with the message's `cursor`. Rows a
    * write's answer already brought newer are skipped; pending mutations are

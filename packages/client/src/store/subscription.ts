@@ -39,6 +39,12 @@ export class Subscription<R extends Row = Row> implements SubscriptionHandle<R> 
    * would otherwise pass transactions its replay is about to bring.
    */
   attached = false;
+  /**
+   * Keys whose rows the stream left out for us (`covered`: they come with our
+   * write's answer), and the cursor of the last stream change to each since —
+   * an answer landing after the stream moved that row on must not undo it.
+   */
+  private readonly ownAwaited = new Map<string, { count: number; touchedAt?: string }>();
 
   constructor(
     readonly id: string,
@@ -106,6 +112,7 @@ export class Subscription<R extends Row = Row> implements SubscriptionHandle<R> 
     this.store.commitSnapshot();
     this.currentCursor = message.cursor;
     this.attached = true;
+    this.touchAwaited(message.cursor);
     this.setStatus('live');
     this.settleReady?.();
     this.settleReady = undefined;
@@ -123,13 +130,28 @@ export class Subscription<R extends Row = Row> implements SubscriptionHandle<R> 
   apply(changes: readonly Change[], cursor: string): void {
     this.store.apply(changes);
     this.currentCursor = cursor;
+    for (const c of changes) {
+      const awaited = this.ownAwaited.get(c.key);
+      if (awaited) awaited.touchedAt = cursor;
+    }
+  }
+
+  /** A stream message covered one of our rows of this subscription: its row will come with the answer. */
+  expectOwn(key: string): void {
+    const awaited = this.ownAwaited.get(key);
+    if (awaited) awaited.count++;
+    else this.ownAwaited.set(key, { count: 1 });
   }
 
   /**
    * A row of our own mutation's answer that the stream left out for us. Applied
    * only if newer than what we hold, so a late answer never undoes a later change.
    */
-  applyOwn(change: Change): boolean {
+  applyOwn(change: Change, coveredAt?: string): boolean {
+    const awaited = this.ownAwaited.get(change.key);
+    if (awaited && --awaited.count <= 0) this.ownAwaited.delete(change.key);
+    // The stream changed this row after the message that covered it (say, someone deleted it): that is newer.
+    if (awaited?.touchedAt !== undefined && coveredAt !== undefined && awaited.touchedAt > coveredAt) return false;
     const had = this.store.get(change.key);
     const newer =
       change.op === 'delete'
@@ -177,10 +199,16 @@ export class Subscription<R extends Row = Row> implements SubscriptionHandle<R> 
     ];
     this.store.apply(changes);
     this.currentCursor = diff.cursor;
+    this.touchAwaited(diff.cursor);
     this.setStatus('live');
     this.settleReady?.();
     this.settleReady = undefined;
     this.emitChange('snapshot', changes);
+  }
+
+  /** Server truth as of `cursor` replaced the rows: own rows covered before it are older. */
+  private touchAwaited(cursor: string): void {
+    for (const awaited of this.ownAwaited.values()) awaited.touchedAt = cursor;
   }
 
   /** The server cannot resume us: drop everything and wait for a fresh snapshot. */
