@@ -87,8 +87,8 @@ export class SyncClient {
         const sub = this.registry.get(subId);
         if (!sub) return;
         const applied = sub.applyOwn(change, coveredAt);
-        // Applied or not: followers make the same call on the same state (and keep their counts even).
-        this.toFollowers({ t: 'own', id: subId, change, coveredAt });
+        // Applied or not: followers do as we did (their copy may lack what told us to drop it).
+        this.toFollowers({ t: 'own', id: subId, change, applied });
         // Whatever was held for this subscription lands now, with its own row, at its cursor.
         this.awaitingOwnRows.delete(subId);
         if (this.storeWhole.delete(subId)) this.persisted?.snapshotCommitted(sub);
@@ -772,7 +772,7 @@ export class SyncClient {
       case 'resync':
         return held(m.id)?.resync();
       case 'own':
-        if (held(m.id)?.applyOwn(m.change, m.coveredAt)) this.scheduleBaseRebuild();
+        if (held(m.id)?.replicateOwn(m.change, m.applied)) this.scheduleBaseRebuild();
         return;
       case 'fail':
       case 'sub-error':

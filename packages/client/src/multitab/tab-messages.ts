@@ -57,7 +57,7 @@ export type TabMessage =
   | { t: 'ack'; message: AckMessage; advanced: string[] }
   | { t: 'reset'; to?: string; id: string; rows: SnapshotRow[]; cursor: string }
   | { t: 'resync'; id: string }
-  | { t: 'own'; id: string; change: Change; coveredAt: string }
+  | { t: 'own'; id: string; change: Change; applied: boolean }
   | { t: 'fail'; id: string; error: ErrorMessage }
   | { t: 'pending-add'; mutation: MirroredMutation }
   | { t: 'pending-confirm'; mutationId: number; rows: WrittenRow[]; cursor: string | null }

@@ -102,17 +102,18 @@ export class Subscription<R extends Row = Row> implements SubscriptionHandle<R> 
   /** Rows and cursor from local storage: shown at once, and the cursor resumes the stream. */
   restore(rows: SnapshotMessage['rows'], cursor: string | null): void {
     if (cursor === null) return; // never got a complete snapshot: start from the server's
-    this.receiveSnapshot({ subscription: this.id, rows, cursor, done: true });
+    // Not the server's own snapshot (the store, or the leading tab): own rows awaited are not in it yet.
+    this.receiveSnapshot({ subscription: this.id, rows, cursor, done: true }, false);
   }
 
-  receiveSnapshot(message: SnapshotMessage): void {
+  receiveSnapshot(message: SnapshotMessage, fromServer = true): void {
     if (!this.store.snapshotInProgress && this.currentStatus !== 'resyncing') this.setStatus('snapshot');
     this.store.stageSnapshotPart(message.rows);
     if (!message.done) return;
     this.store.commitSnapshot();
     this.currentCursor = message.cursor;
-    this.attached = true;
-    this.touchAwaited(message.cursor);
+    this.attached = fromServer;
+    if (fromServer) this.touchAwaited(message.cursor);
     this.setStatus('live');
     this.settleReady?.();
     this.settleReady = undefined;
@@ -164,6 +165,16 @@ export class Subscription<R extends Row = Row> implements SubscriptionHandle<R> 
   }
 
   /** An ack's cursor; returns whether it moved ours (only while attached, see `attached`). */
+  /** Following: the leading tab placed (or dropped) an own row; do as it did. */
+  replicateOwn(change: Change, applied: boolean): boolean {
+    const awaited = this.ownAwaited.get(change.key);
+    if (awaited && --awaited.count <= 0) this.ownAwaited.delete(change.key);
+    if (!applied || this.currentStatus !== 'live') return false;
+    this.store.apply([change]);
+    this.emitChange('changes', [change]);
+    return true;
+  }
+
   advanceCursor(cursor: string): boolean {
     if (!this.attached || this.currentStatus !== 'live' || this.currentCursor === undefined) return false;
     if (cursor <= this.currentCursor) return false;
