@@ -267,4 +267,46 @@ describe('tabs on one store', () => {
     expect((await t.store().subscriptions.list()).map((s) => s.id)).toEqual(['kept']);
     await t.closeAll();
   });
+
+  it('a tab that joins while the leader awaits an own row places it if it takes over before it lands', async () => {
+    const t = tabs();
+    t.server.collections = [{ name: 'items', table: 'public.item' }];
+    let posts = 0;
+    t.server.post = (req) => {
+      if (!req.url.pathname.endsWith('/v1/mutate')) return Response.json({ ok: true });
+      if (++posts === 1) return new Promise<Response>(() => undefined); // the first leader never hears back
+      return Response.json({
+        ok: true,
+        cursor: null,
+        rows: [{ table: 'public.item', key: 'k1', row: { id: 'k1', n: 2 }, version: 2 }],
+      });
+    };
+    const leader = await t.open();
+    leader.subscribe({ id: 'x', collection: 'items' });
+    await flush();
+    t.hello();
+    t.snapshot('x', ['k1'], cur(1));
+    await flush(10);
+    await leader.mutate([{ type: 'update', table: 'item', id: 'k1', values: { n: 2 } }]);
+    await flush(10);
+    t.server.stream.push(
+      sse('ack', {
+        cursor: cur(2),
+        mutations: [{ clientId: 'c1', mutationId: 1 }],
+        covered: [{ collection: 'x', op: 'update', key: 'k1', version: 2 }],
+      }),
+    );
+    await flush(10);
+    const follower = await t.open(); // after the ack: only the leader's copy tells it the row is still to come
+    const x = follower.subscribe({ id: 'x', collection: 'items' });
+    await flush(10);
+    expect(x.cursor).toBe(cur(2));
+    expect(x.get('k1')).toEqual({ id: 'k1' });
+    await leader.close();
+    await flush(20);
+    expect(follower.tabRole).toBe('leader');
+    expect(posts).toBe(2);
+    expect(x.get('k1')).toEqual({ id: 'k1', n: 2 });
+    await t.closeAll();
+  });
 });

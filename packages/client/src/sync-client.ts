@@ -393,7 +393,7 @@ export class SyncClient {
     sub.on('change', (e) => {
       if (e.cause !== 'changes') this.scheduleBaseRebuild(); // snapshots and resyncs (changes come via 'transaction')
       if (e.cause === 'snapshot' && !this.quiet && sub.cursor !== undefined) {
-        this.toFollowers({ t: 'reset', id: sub.id, rows: rowsOf(sub), cursor: sub.cursor });
+        this.toFollowers({ t: 'reset', id: sub.id, ...this.copyOf(sub, sub.cursor) });
       }
       if (e.cause === 'resync') this.toFollowers({ t: 'resync', id: sub.id });
     });
@@ -704,12 +704,17 @@ export class SyncClient {
       // Always the whole state: a follower's copy (rebuilt from a store that lagged) can have gaps
       // that a cursor comparison cannot see.
       if (existing.status === 'live' && existing.cursor !== undefined) {
-        return { ok: true, reset: { rows: rowsOf(existing), cursor: existing.cursor } };
+        return { ok: true, reset: this.copyOf(existing, existing.cursor) };
       }
       return { ok: true };
     }
     this.connectSubscription(this.addSubscription(wire.id, wire.collection, wire.params));
     return { ok: true };
+  }
+
+  /** Leader: a subscription's whole state for a follower, with the own rows still to come into it. */
+  private copyOf(sub: Subscription, cursor: string) {
+    return { rows: rowsOf(sub), cursor, awaited: this.writes.awaitedFor(sub.id) };
   }
 
   /** Following: the leader's pending mutations replace ours. */
@@ -765,10 +770,15 @@ export class SyncClient {
         }
         this.writes.onStream(m.message);
         return this.emitter.emit('ack', m.message);
-      case 'reset':
-        if (!held(m.id)) return;
+      case 'reset': {
+        const sub = held(m.id);
+        if (!sub) return;
         this.awaitingReset.delete(m.id);
-        return held(m.id)?.restore(m.rows, m.cursor);
+        sub.restore(m.rows, m.cursor);
+        // Own rows the leader still waits for: if it goes first, we place them when the answers come.
+        for (const e of this.writes.adoptAwaited(m.awaited)) this.holdForOwnRows(e.covered);
+        return;
+      }
       case 'resync':
         return held(m.id)?.resync();
       case 'own':

@@ -17,6 +17,7 @@
  */
 import type { ErrorMessage, SnapshotRow, Subscription as WireSubscription } from '@syncline/protocol';
 import type { MutationBody } from '../mutations/pending-mutations.ts';
+import type { AwaitedOwnRows } from '../mutations/client-writes.ts';
 import { randomId } from '../random-id.ts';
 import type { TabChannelFactory, TabChannelLike } from './tab-channel.ts';
 import type { TabLocks } from './tab-locks.ts';
@@ -44,7 +45,9 @@ export interface TabHost {
   /** A follower's subscription: shared with any of the same id and params, or refused. */
   remoteSubscribe(
     sub: WireSubscription,
-  ): { ok: true; reset?: { rows: SnapshotRow[]; cursor: string } } | { ok: false; error: ErrorMessage };
+  ):
+    | { ok: true; reset?: { rows: SnapshotRow[]; cursor: string; awaited: AwaitedOwnRows[] } }
+    | { ok: false; error: ErrorMessage };
   /** No follower wants it any more: unsubscribe unless this tab does. */
   remoteReleased(id: string): void;
   /** The last follower that wanted it closed without unsubscribing (it may be reloading). */

@@ -23,6 +23,7 @@ import type {
 } from '@syncline/protocol';
 import type { ConnectionState } from '../connection/connection-state.ts';
 import type { MutationBody, MutationError, MutationStatus } from '../mutations/pending-mutations.ts';
+import type { AwaitedOwnRows } from '../mutations/client-writes.ts';
 
 export const TAB_PROTOCOL_VERSION = 1;
 
@@ -55,7 +56,7 @@ export type TabMessage =
   | { t: 'state'; connection: ConnectionMirror }
   | { t: 'changes'; message: ChangesMessage }
   | { t: 'ack'; message: AckMessage; advanced: string[] }
-  | { t: 'reset'; to?: string; id: string; rows: SnapshotRow[]; cursor: string }
+  | { t: 'reset'; to?: string; id: string; rows: SnapshotRow[]; cursor: string; awaited: AwaitedOwnRows[] }
   | { t: 'resync'; id: string }
   | { t: 'own'; id: string; change: Change; applied: boolean }
   | { t: 'fail'; id: string; error: ErrorMessage }

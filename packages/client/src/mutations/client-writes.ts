@@ -46,6 +46,13 @@ export interface ClientWritesOptions {
   following?: boolean;
 }
 
+/** Own rows the stream left out of the message at `cursor`, to place once the answers of `ids` are here. */
+export interface AwaitedOwnRows {
+  ids: number[];
+  covered: CoveredChange[];
+  cursor: string;
+}
+
 /** Answers kept to pair with `covered` entries that arrive after them. */
 const KEEP_ANSWERS = 200;
 
@@ -60,7 +67,7 @@ export class ClientWrites {
   /** Confirmed answers' rows by mutation id (recent ones). */
   private readonly answers = new Map<number, WrittenRow[]>();
   /** Covered entries still waiting for their mutation's answer. */
-  private waiting: Array<{ ids: number[]; covered: CoveredChange[]; cursor: string }> = [];
+  private waiting: AwaitedOwnRows[] = [];
   /** Following another tab: mutations are queued there (set by the client), and its answers come mirrored. */
   private remote: ((body: MutationBody) => Promise<number>) | undefined;
   /** Leader: other tabs' requests being queued, so a repeated one gets the same mutation. */
@@ -223,6 +230,28 @@ export class ClientWrites {
       }
       this.pending.setBase(base as BaseRows);
     });
+  }
+
+  /** Leader: own rows still to come for one subscription (a follower taking a copy must know of them). */
+  awaitedFor(subscriptionId: string): AwaitedOwnRows[] {
+    return this.waiting.flatMap((w) => {
+      const covered = w.covered.filter((c) => c.collection === subscriptionId);
+      return covered.length > 0 ? [{ ids: [...w.ids], covered, cursor: w.cursor }] : [];
+    });
+  }
+
+  /** Follower: the leader's awaited own rows that came with a copy; returns those new to us. */
+  adoptAwaited(entries: readonly AwaitedOwnRows[]): AwaitedOwnRows[] {
+    const known = new Set(this.waiting.flatMap((w) => w.covered.map((c) => `${w.cursor}|${c.collection}|${c.key}`)));
+    const added: AwaitedOwnRows[] = [];
+    for (const e of entries) {
+      const covered = e.covered.filter((c) => !known.has(`${e.cursor}|${c.collection}|${c.key}`));
+      if (covered.length === 0 || e.ids.every((id) => this.answers.has(id))) continue;
+      const entry = { ids: e.ids, covered, cursor: e.cursor };
+      this.waiting.push(entry);
+      added.push(entry);
+    }
+    return added;
   }
 
   /** Stream changes applied to the subscriptions (their rows reach base by rebuild): see PendingMutations.noteStream. */
