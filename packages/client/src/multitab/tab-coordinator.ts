@@ -17,6 +17,7 @@
  */
 import type { ErrorMessage, SnapshotRow, Subscription as WireSubscription } from '@syncline/protocol';
 import type { MutationBody } from '../mutations/pending-mutations.ts';
+import { OutboxClosedError } from '../mutations/outbox.ts';
 import type { AwaitedOwnRows } from '../mutations/client-writes.ts';
 import { randomId } from '../random-id.ts';
 import type { TabChannelFactory, TabChannelLike } from './tab-channel.ts';
@@ -260,7 +261,11 @@ export class TabCoordinator {
       case 'mutate':
         host.remoteMutate(m.requestId, m.body).then(
           (mutationId) => this.post({ t: 'mutated', to: m.from, requestId: m.requestId, mutationId }),
-          (error: unknown) => this.post({ t: 'mutated', to: m.from, requestId: m.requestId, error: errorText(error) }),
+          (error: unknown) => {
+            // Closing: say nothing; the follower sends it again to the next leader.
+            if (error instanceof OutboxClosedError) return;
+            this.post({ t: 'mutated', to: m.from, requestId: m.requestId, error: errorText(error) });
+          },
         );
         return;
       default:

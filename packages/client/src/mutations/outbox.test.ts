@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { FakeTimers } from '../testing/fake-timers.ts';
 import {
   Outbox,
+  OutboxClosedError,
   type MutateRequestBody,
   type MutationIdCounter,
   type OutboxEntry,
@@ -225,5 +226,22 @@ describe('Outbox', () => {
     expect(follower.outbox.idForRequest('req-1')).toBeUndefined();
     expect(store.entries.size).toBe(0);
     expect(await follower.outbox.mutate(setOp('c'))).toBe(2); // the counter is the store's
+  });
+
+  it('closing never leaves an id stored without its entry (the next leader would skip it and the server refuse the rest)', async () => {
+    const store = new MemoryStore();
+    const slowSet = store.set;
+    store.set = (n: number) => new Promise<void>((r) => setTimeout(() => void slowSet(n).then(r), 5));
+    const { outbox } = setup(store);
+    await outbox.rehydrate();
+    const first = outbox.mutate(setOp('a'));
+    const second = outbox.mutate(setOp('b'));
+    await new Promise((r) => setTimeout(r, 1)); // the first is storing its id
+    outbox.close();
+    await outbox.settled();
+    expect(await first).toBe(1);
+    await expect(second).rejects.toBeInstanceOf(OutboxClosedError);
+    expect(store.n).toBe(1);
+    expect([...store.entries.keys()]).toEqual([1]);
   });
 });

@@ -119,6 +119,14 @@ function isWrittenRow(v: unknown): v is WrittenRow {
   return typeof o['table'] === 'string' && typeof o['key'] === 'string' && typeof o['version'] === 'number';
 }
 
+/** The outbox was closed (its client is closing): the mutation was not queued. */
+export class OutboxClosedError extends Error {
+  constructor() {
+    super('the outbox is closed: the mutation was not queued');
+    this.name = 'OutboxClosedError';
+  }
+}
+
 export class Outbox {
   private readonly emitter = new Emitter<OutboxEvents>();
   private readonly pending: PendingMutations;
@@ -198,15 +206,31 @@ export class Outbox {
    * queues it for sending. Resolves with its id once it is persisted.
    */
   async mutate(body: MutationBody, requestId?: string): Promise<number> {
-    const mutationId = await this.nextMutationId();
-    const mutation = this.pending.add(mutationId, body);
-    const entry: OutboxEntry = { mutationId, body, createdAt: mutation.createdAt };
-    if (requestId !== undefined) {
-      entry.requestId = requestId;
-      this.requests.set(requestId, mutationId);
-    }
-    await this.persist(entry);
+    // One step of the serial queue: the id and its entry are stored together, so nothing that waits
+    // for the queue (another tab about to lead reads the store then) sees an id without its entry —
+    // that id would never be sent, and the server refuses every id after a gap.
+    let storeError: { error: unknown } | undefined;
+    const mutationId = await this.enqueue(async () => {
+      if (this.closed) throw new OutboxClosedError();
+      const n = (this.lastId ?? (await this.options.counter.get())) + 1;
+      await this.options.counter.set(n);
+      this.lastId = n;
+      const mutation = this.pending.add(n, body);
+      const entry: OutboxEntry = { mutationId: n, body, createdAt: mutation.createdAt };
+      if (requestId !== undefined) {
+        entry.requestId = requestId;
+        this.requests.set(requestId, n);
+      }
+      try {
+        await this.options.persistence?.add(entry);
+      } catch (error) {
+        storeError = { error }; // sent anyway (the caller hears of it); only a reload would lose it
+      }
+      this.persisted.set(n, Promise.resolve());
+      return n;
+    });
     this.kick();
+    if (storeError) throw storeError.error;
     return mutationId;
   }
 
