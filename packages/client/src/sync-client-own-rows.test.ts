@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { MemoryLocalStore } from './persistence/memory-local-store.ts';
 import { SyncClient } from './sync-client.ts';
 import { cur, FakeServer, flush, sse } from './testing/fake-server.ts';
+import { setupClient } from './testing/setup-client.ts';
 import { FakeTimers } from './testing/fake-timers.ts';
 
 describe('own rows between the ack and the answer', () => {
@@ -143,5 +144,76 @@ describe('own rows between the ack and the answer', () => {
     expect(client.view('order')).toEqual([]);
     expect(client.pendingMutations).toBe(0);
     await client.close();
+  });
+
+  describe('when the answer lands after the row was replaced wholesale', () => {
+    /** A client with o1 at version 1, our update of it covered by an ack at 11, the answer held. */
+    async function coveredUpdate() {
+      const { server, client, hello } = setupClient();
+      server.collections = [{ name: 'orders', table: 'public.order' }];
+      let answer!: (r: Response) => void;
+      server.post = (req) =>
+        req.url.pathname.endsWith('/v1/mutate')
+          ? new Promise<Response>((resolve) => (answer = resolve))
+          : Response.json({ ok: true });
+      const a = client.subscribe({ id: 'a', collection: 'orders' });
+      await flush();
+      hello();
+      server.stream.push(
+        sse('snapshot', {
+          subscription: 'a',
+          rows: [{ key: 'o1', row: { id: 'o1', s: 'new' }, version: 1 }],
+          cursor: cur(10),
+          done: true,
+        }),
+      );
+      await flush();
+      await client.mutate([{ type: 'set', table: 'order', id: 'o1', key: 's', value: 'paid' }]);
+      await flush();
+      server.stream.push(
+        sse('ack', {
+          cursor: cur(11),
+          mutations: [{ clientId: 'c1', mutationId: 1 }],
+          covered: [{ collection: 'a', op: 'update', key: 'o1', version: 2 }],
+        }),
+      );
+      await flush();
+      const land = async () => {
+        answer(
+          Response.json({
+            ok: true,
+            cursor: cur(11),
+            rows: [{ table: 'public.order', key: 'o1', row: { id: 'o1', s: 'paid' }, version: 2 }],
+          }),
+        );
+        await flush(10);
+      };
+      return { server, client, a, land };
+    }
+
+    it('a resync snapshot without the row (deleted since) wins, in the subscription and in the view', async () => {
+      const { server, client, a, land } = await coveredUpdate();
+      server.stream.push(sse('resync', { subscription: 'a', reason: 'schema-changed' }));
+      await flush();
+      server.stream.push(sse('snapshot', { subscription: 'a', rows: [], cursor: cur(13), done: true }));
+      await flush(10);
+      await land();
+      expect(a.rows()).toEqual([]);
+      expect(client.view('order')).toEqual([]);
+      await client.close();
+    });
+
+    it('the same id subscribed again starts from the server: the old answer has nowhere to go', async () => {
+      const { server, client, a, land } = await coveredUpdate();
+      a.unsubscribe();
+      const again = client.subscribe({ id: 'a', collection: 'orders' });
+      await flush();
+      server.stream.push(sse('snapshot', { subscription: 'a', rows: [], cursor: cur(13), done: true }));
+      await flush(10);
+      await land();
+      expect(again.rows()).toEqual([]);
+      expect(client.view('order')).toEqual([]);
+      await client.close();
+    });
   });
 });

@@ -309,4 +309,103 @@ describe('tabs on one store', () => {
     expect(x.get('k1')).toEqual({ id: 'k1', n: 2 });
     await t.closeAll();
   });
+
+  it('a tab that joins after the stream deleted an awaited row keeps it deleted when it takes over', async () => {
+    const t = tabs();
+    t.server.collections = [{ name: 'items', table: 'public.item' }];
+    let posts = 0;
+    t.server.post = (req) => {
+      if (!req.url.pathname.endsWith('/v1/mutate')) return Response.json({ ok: true });
+      if (++posts === 1) return new Promise<Response>(() => undefined);
+      return Response.json({
+        ok: true,
+        cursor: null, // replayed from the server's record
+        rows: [{ table: 'public.item', key: 'k1', row: { id: 'k1', n: 2 }, version: 2 }],
+      });
+    };
+    const leader = await t.open();
+    leader.subscribe({ id: 'x', collection: 'items' });
+    await flush();
+    t.hello();
+    t.snapshot('x', ['k1'], cur(1));
+    await flush(10);
+    await leader.mutate([{ type: 'update', table: 'item', id: 'k1', values: { n: 2 } }]);
+    await flush(10);
+    t.server.stream.push(
+      sse('ack', {
+        cursor: cur(2),
+        mutations: [{ clientId: 'c1', mutationId: 1 }],
+        covered: [{ collection: 'x', op: 'update', key: 'k1', version: 2 }],
+      }),
+    );
+    t.server.stream.push(
+      sse(
+        'changes',
+        { cursor: cur(3), changes: [{ collection: 'x', op: 'delete', key: 'k1', row: null, version: 3 }] },
+        cur(3),
+      ),
+    );
+    await flush(10);
+    const follower = await t.open(); // its copy has no k1 and no trace of the delete
+    const x = follower.subscribe({ id: 'x', collection: 'items' });
+    await flush(10);
+    await leader.close();
+    await flush(20);
+    expect(follower.tabRole).toBe('leader');
+    expect(posts).toBe(2);
+    expect(x.rows()).toEqual([]);
+    await t.closeAll();
+  });
+
+  it('after taking over, a subscription whose own rows the old leader placed is stored as it changes', async () => {
+    const t = tabs();
+    t.server.collections = [{ name: 'items', table: 'public.item' }];
+    let answer!: (r: Response) => void;
+    t.server.post = (req) =>
+      req.url.pathname.endsWith('/v1/mutate')
+        ? new Promise<Response>((resolve) => (answer = resolve))
+        : Response.json({ ok: true });
+    const leader = await t.open();
+    const follower = await t.open();
+    leader.subscribe({ id: 'x', collection: 'items' });
+    const x = follower.subscribe({ id: 'x', collection: 'items' });
+    await flush();
+    t.hello();
+    t.snapshot('x', ['k1'], cur(1));
+    await flush(10);
+    await follower.mutate([{ type: 'update', table: 'item', id: 'k1', values: { n: 2 } }]);
+    await flush(10);
+    t.server.stream.push(
+      sse('ack', {
+        cursor: cur(2),
+        mutations: [{ clientId: 'c1', mutationId: 1 }],
+        covered: [{ collection: 'x', op: 'update', key: 'k1', version: 2 }],
+      }),
+    );
+    await flush(10);
+    answer(
+      Response.json({
+        ok: true,
+        cursor: cur(2),
+        rows: [{ table: 'public.item', key: 'k1', row: { id: 'k1', n: 2 }, version: 2 }],
+      }),
+    );
+    await flush(20);
+    await leader.flushStorage();
+    await leader.close();
+    await flush(20);
+    t.hello();
+    for (let i = 3; i < 6; i++) t.insert('x', `k${i}`, cur(i));
+    await flush(20);
+    await follower.flushStorage();
+    expect(x.cursor).toBe(cur(5));
+    expect((await t.store().subscriptions.get('x'))?.cursor).toBe(cur(5));
+    expect((await t.store().rows.getAll('x')).map((r) => `${r.key}@${r.version}`)).toEqual([
+      'k1@2',
+      'k3@1',
+      'k4@1',
+      'k5@1',
+    ]);
+    await t.closeAll();
+  });
 });

@@ -83,17 +83,22 @@ export class SyncClient {
       random: options.random ?? Math.random,
       store: options.store,
       onRejected: (e) => this.emitter.emit('rejected', e),
-      applyCovered: (subId, change, coveredAt) => {
+      applyCovered: (subId, key, change, coveredAt) => {
         const sub = this.registry.get(subId);
         if (!sub) return;
-        const applied = sub.applyOwn(change, coveredAt);
+        let applied = false;
+        if (change) applied = sub.applyOwn(change, coveredAt);
+        else sub.dropOwn(key);
         // Applied or not: followers do as we did (their copy may lack what told us to drop it).
-        this.toFollowers({ t: 'own', id: subId, change, applied });
+        this.toFollowers({ t: 'own', id: subId, key, ...(change ? { change } : {}), applied });
         // Whatever was held for this subscription lands now, with its own row, at its cursor.
         this.awaitingOwnRows.delete(subId);
         if (this.storeWhole.delete(subId)) this.persisted?.snapshotCommitted(sub);
-        else if (sub.cursor !== undefined) this.persisted?.release(subId, applied ? [change] : [], sub.cursor);
-        if (applied) this.scheduleBaseRebuild();
+        else if (sub.cursor !== undefined) {
+          this.persisted?.release(subId, applied && change ? [change] : [], sub.cursor);
+        }
+        // Even when not placed: the view may hold the answer's row (from the confirm) that the stream superseded.
+        this.scheduleBaseRebuild();
       },
     });
     this.writes.pending.on('change', (e) => {
@@ -392,6 +397,7 @@ export class SyncClient {
   private watchForPersistence(sub: Subscription): void {
     sub.on('change', (e) => {
       if (e.cause !== 'changes') this.scheduleBaseRebuild(); // snapshots and resyncs (changes come via 'transaction')
+      if (e.cause === 'snapshot' && sub.cursor !== undefined) this.writes.noteSnapshot(sub.collection, sub.cursor);
       if (e.cause === 'snapshot' && !this.quiet && sub.cursor !== undefined) {
         this.toFollowers({ t: 'reset', id: sub.id, ...this.copyOf(sub, sub.cursor) });
       }
@@ -437,6 +443,10 @@ export class SyncClient {
     this.restored.delete(id);
     this.localHeld.delete(id);
     this.awaitingReset.delete(id);
+    // Own rows still to come for it have nowhere to go: a new subscription of this id starts from the server.
+    this.writes.forgetCovered(id);
+    this.awaitingOwnRows.delete(id);
+    this.storeWhole.delete(id);
     sub.dispose(new SyncError('UNSUBSCRIBED', `subscription ${id} was unsubscribed`, id));
     if (this.following) return this.tabs?.unsubscribe(id);
     this.persisted?.unsubscribed(id);
@@ -448,10 +458,13 @@ export class SyncClient {
    * answer): their stored cursor must not pass those rows before they are stored.
    */
   private holdForOwnRows(covered: readonly CoveredChange[] | undefined): void {
-    for (const c of covered ?? []) {
-      this.awaitingOwnRows.add(c.collection);
-      this.registry.get(c.collection)?.expectOwn(c.key);
-    }
+    for (const c of covered ?? []) this.awaitingOwnRows.add(c.collection);
+    this.expectOwnRows(covered);
+  }
+
+  /** Followers only count them (the leader stores; `lead()` decides what to hold when this tab takes over). */
+  private expectOwnRows(covered: readonly CoveredChange[] | undefined): void {
+    for (const c of covered ?? []) this.registry.get(c.collection)?.expectOwn(c.key);
   }
 
   /** `ws` or `sse`: what the next connection uses. */
@@ -664,8 +677,10 @@ export class SyncClient {
         this.persisted?.subscribedIfMissing(sub);
         if (sub.status !== 'live') continue;
         // Own rows still on their way: the store keeps the old leader's rows until they land.
-        if (this.awaitingOwnRows.has(id)) this.storeWhole.add(id);
-        else this.persisted?.snapshotCommitted(sub);
+        if (this.writes.awaitedFor(id).length > 0) {
+          this.awaitingOwnRows.add(id);
+          this.storeWhole.add(id);
+        } else this.persisted?.snapshotCommitted(sub);
       }
       this.quiet = true;
       try {
@@ -714,7 +729,7 @@ export class SyncClient {
 
   /** Leader: a subscription's whole state for a follower, with the own rows still to come into it. */
   private copyOf(sub: Subscription, cursor: string) {
-    return { rows: rowsOf(sub), cursor, awaited: this.writes.awaitedFor(sub.id) };
+    return { rows: rowsOf(sub), cursor, awaited: this.writes.awaitedFor(sub.id), touched: sub.awaitedTouches() };
   }
 
   /** Following: the leader's pending mutations replace ours. */
@@ -753,13 +768,13 @@ export class SyncClient {
         return;
       }
       case 'changes': {
-        this.holdForOwnRows(m.message.covered);
+        this.expectOwnRows(m.message.covered);
         const changes = m.message.changes.filter((c) => following(c.collection) !== undefined);
         if (changes.length > 0) this.registry.applyChanges({ ...m.message, changes });
         return this.writes.onStream(m.message);
       }
       case 'ack':
-        this.holdForOwnRows(m.message.covered);
+        this.expectOwnRows(m.message.covered);
         // Exactly the subscriptions whose cursor the leader moved (those its connection had attached).
         for (const id of m.advanced) {
           const sub = following(id);
@@ -775,14 +790,16 @@ export class SyncClient {
         if (!sub) return;
         this.awaitingReset.delete(m.id);
         sub.restore(m.rows, m.cursor);
-        // Own rows the leader still waits for: if it goes first, we place them when the answers come.
-        for (const e of this.writes.adoptAwaited(m.awaited)) this.holdForOwnRows(e.covered);
+        // Own rows the leader still waits for: if it goes first, we place them when the answers come,
+        // unless the stream changed them since (the leader knows where; our copy may not show it).
+        for (const e of this.writes.adoptAwaited(m.awaited)) this.expectOwnRows(e.covered);
+        for (const [key, cursor] of Object.entries(m.touched)) sub.noteTouched(key, cursor);
         return;
       }
       case 'resync':
         return held(m.id)?.resync();
       case 'own':
-        if (held(m.id)?.replicateOwn(m.change, m.applied)) this.scheduleBaseRebuild();
+        if (held(m.id)?.replicateOwn(m.key, m.change, m.applied)) this.scheduleBaseRebuild();
         return;
       case 'fail':
       case 'sub-error':

@@ -44,10 +44,11 @@ export interface TabHost {
   connection(): ConnectionMirror;
   pendingMirror(): MirroredMutation[];
   /** A follower's subscription: shared with any of the same id and params, or refused. */
-  remoteSubscribe(
-    sub: WireSubscription,
-  ):
-    | { ok: true; reset?: { rows: SnapshotRow[]; cursor: string; awaited: AwaitedOwnRows[] } }
+  remoteSubscribe(sub: WireSubscription):
+    | {
+        ok: true;
+        reset?: { rows: SnapshotRow[]; cursor: string; awaited: AwaitedOwnRows[]; touched: Record<string, string> };
+      }
     | { ok: false; error: ErrorMessage };
   /** No follower wants it any more: unsubscribe unless this tab does. */
   remoteReleased(id: string): void;

@@ -56,9 +56,18 @@ export type TabMessage =
   | { t: 'state'; connection: ConnectionMirror }
   | { t: 'changes'; message: ChangesMessage }
   | { t: 'ack'; message: AckMessage; advanced: string[] }
-  | { t: 'reset'; to?: string; id: string; rows: SnapshotRow[]; cursor: string; awaited: AwaitedOwnRows[] }
+  | {
+      t: 'reset';
+      to?: string;
+      id: string;
+      rows: SnapshotRow[];
+      cursor: string;
+      /** Own rows the leader still awaits for it, and where the stream last changed each since. */
+      awaited: AwaitedOwnRows[];
+      touched: Record<string, string>;
+    }
   | { t: 'resync'; id: string }
-  | { t: 'own'; id: string; change: Change; applied: boolean }
+  | { t: 'own'; id: string; key: string; change?: Change; applied: boolean }
   | { t: 'fail'; id: string; error: ErrorMessage }
   | { t: 'pending-add'; mutation: MirroredMutation }
   | { t: 'pending-confirm'; mutationId: number; rows: WrittenRow[]; cursor: string | null }

@@ -28,8 +28,12 @@ import { Outbox, type MutationIdCounter, type OutboxPersistence } from './outbox
 import { PendingMutations, isOpsBody, type MutationBody, type RejectedEvent } from './pending-mutations.ts';
 import { normaliseTable, type BaseRows, type VersionedRow } from './table-rows.ts';
 
-/** Where a covered row goes: the subscription it belonged to, as a change to apply, and the cursor of the message that covered it. */
-export type ApplyCovered = (subscriptionId: string, change: Change, coveredAt: string) => void;
+/**
+ * Where a covered row goes: the subscription it belonged to, as a change to
+ * apply (undefined: the answer has no row for it, nothing to place), and the
+ * cursor of the message that covered it.
+ */
+export type ApplyCovered = (subscriptionId: string, key: string, change: Change | undefined, coveredAt: string) => void;
 
 export interface ClientWritesOptions {
   baseUrl: string;
@@ -188,6 +192,7 @@ export class ClientWrites {
       return;
     }
     const tables = await this.collectionTables();
+    if (tables.size === 0) return; // not known yet: wait (the next rebuild asks again, then tries these)
     const collectionOf = new Map([...this.subscriptions].map((s) => [s.id, s.collection]));
     this.waiting = this.waiting.filter(({ ids, covered, cursor }) => {
       const rows = ids.flatMap((id) => this.answers.get(id) ?? []);
@@ -196,9 +201,13 @@ export class ClientWrites {
         const table = tables.get(collectionOf.get(c.collection) ?? '');
         // The answer's last row for the key is the newest the client may know of.
         const written = rows.filter((r) => r.table === table && r.key === c.key).at(-1);
-        if (!written) continue;
+        if (!written) {
+          this.o.applyCovered(c.collection, c.key, undefined, cursor);
+          continue;
+        }
         this.o.applyCovered(
           c.collection,
+          c.key,
           {
             collection: c.collection,
             op: c.op === 'delete' || written.row === null ? 'delete' : c.op,
@@ -229,6 +238,15 @@ export class ClientWrites {
         }
       }
       this.pending.setBase(base as BaseRows);
+      void this.applyWaiting(); // own rows that waited for the tables
+    });
+  }
+
+  /** The subscription is gone: its own rows have nowhere to go (a new one of the same id starts from the server). */
+  forgetCovered(subscriptionId: string): void {
+    this.waiting = this.waiting.flatMap((w) => {
+      const covered = w.covered.filter((c) => c.collection !== subscriptionId);
+      return covered.length > 0 ? [{ ...w, covered }] : [];
     });
   }
 
@@ -263,6 +281,12 @@ export class ClientWrites {
       if (table) rows.push({ table, key: c.key, row: c.row, version: c.version });
     }
     this.pending.noteStream(rows, cursor);
+  }
+
+  /** A subscription of `collection` took a whole snapshot at `cursor` (see PendingMutations.noteSnapshot). */
+  noteSnapshot(collection: string, cursor: string): void {
+    const table = this.tableFor(collection);
+    if (table) this.pending.noteSnapshot(table, cursor);
   }
 
   /** A collection's table, once `/v1/collections` has answered. */

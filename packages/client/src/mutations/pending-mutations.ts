@@ -123,6 +123,8 @@ export class PendingMutations {
   private readonly aheadOfStream = new Map<string, string>();
   /** Rows the stream wrote while mutations were pending → position (answers older than it are stale). */
   private readonly streamTouched = new Map<string, string>();
+  /** Per table, the latest snapshot cursor (one entry per table: bounded). */
+  private readonly tableFloors = new Map<string, string>();
   private revision = 0;
   private memo: { base: BaseRows; revision: number; view: BaseRows } | undefined;
 
@@ -247,6 +249,16 @@ export class PendingMutations {
   }
 
   /**
+   * A subscription on `table` took a whole snapshot at `cursor`: an answer from
+   * before it is older than what base is rebuilt from (its row may be gone).
+   */
+  noteSnapshot(table: string, cursor: string): void {
+    const t = normaliseTable(table);
+    const floor = this.tableFloors.get(t);
+    if (floor === undefined || compareCursors(cursor, floor) > 0) this.tableFloors.set(t, cursor);
+  }
+
+  /**
    * Stream rows that reach base another way (the client rebuilds base from its
    * subscriptions): remembered, while mutations are pending, so an answer that
    * lands later does not undo them (a row deleted after our write stays deleted).
@@ -362,6 +374,8 @@ export class PendingMutations {
         return;
       }
     } else if (cursor !== undefined) {
+      const floor = this.tableFloors.get(table);
+      if (floor !== undefined && compareCursors(floor, cursor) > 0) return;
       const touched = this.streamTouched.get(id);
       if (touched !== undefined && compareCursors(touched, cursor) > 0) return;
       if (this.streamCursor === undefined || compareCursors(cursor, this.streamCursor) > 0)

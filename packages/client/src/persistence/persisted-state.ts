@@ -74,6 +74,7 @@ export class PersistedState {
   }
 
   unsubscribed(id: string): void {
+    this.held.delete(id);
     this.enqueue(() => this.store.subscriptions.delete(id));
   }
 

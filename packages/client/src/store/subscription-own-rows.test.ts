@@ -39,9 +39,9 @@ describe('own rows that come with the answer', () => {
     const follower = live();
     follower.expectOwn('k');
     follower.restore([row('k', 1)], cur(12)); // the leading tab's copy: it awaits the row too
-    expect(follower.replicateOwn(own('k', 2), true)).toBe(true); // the leader placed it: so do we
+    expect(follower.replicateOwn('k', own('k', 2), true)).toBe(true); // the leader placed it: so do we
     expect(follower.get('k')).toEqual({ id: 'k', n: 2 });
-    expect(follower.replicateOwn(own('k', 3), false)).toBe(false); // the leader dropped it: so do we
+    expect(follower.replicateOwn('k', own('k', 3), false)).toBe(false); // the leader dropped it: so do we
     expect(follower.get('k')).toEqual({ id: 'k', n: 2 });
   });
 });

@@ -137,6 +137,25 @@ export class Subscription<R extends Row = Row> implements SubscriptionHandle<R> 
     }
   }
 
+  /** An awaited own row that will not be placed (the answer had none for it). */
+  dropOwn(key: string): void {
+    const awaited = this.ownAwaited.get(key);
+    if (awaited && --awaited.count <= 0) this.ownAwaited.delete(key);
+  }
+
+  /** Keys awaited with the stream's last change to each since (for a follower taking a copy). */
+  awaitedTouches(): Record<string, string> {
+    const out: Record<string, string> = {};
+    for (const [key, a] of this.ownAwaited) if (a.touchedAt !== undefined) out[key] = a.touchedAt;
+    return out;
+  }
+
+  /** The leading tab saw the stream change an awaited row at `cursor` (its copy says so, ours may not). */
+  noteTouched(key: string, cursor: string): void {
+    const awaited = this.ownAwaited.get(key);
+    if (awaited && (awaited.touchedAt === undefined || cursor > awaited.touchedAt)) awaited.touchedAt = cursor;
+  }
+
   /** A stream message covered one of our rows of this subscription: its row will come with the answer. */
   expectOwn(key: string): void {
     const awaited = this.ownAwaited.get(key);
@@ -166,10 +185,9 @@ export class Subscription<R extends Row = Row> implements SubscriptionHandle<R> 
 
   /** An ack's cursor; returns whether it moved ours (only while attached, see `attached`). */
   /** Following: the leading tab placed (or dropped) an own row; do as it did. */
-  replicateOwn(change: Change, applied: boolean): boolean {
-    const awaited = this.ownAwaited.get(change.key);
-    if (awaited && --awaited.count <= 0) this.ownAwaited.delete(change.key);
-    if (!applied || this.currentStatus !== 'live') return false;
+  replicateOwn(key: string, change: Change | undefined, applied: boolean): boolean {
+    this.dropOwn(key);
+    if (!change || !applied || this.currentStatus !== 'live') return false;
     this.store.apply([change]);
     this.emitChange('changes', [change]);
     return true;
