@@ -265,4 +265,22 @@ describe('SyncClient connection lifecycle', () => {
     expect(a.cursor).toBe(cur(13));
     await client.close();
   });
+
+  it('over SSE too, `subscribed` attaches a resumed subscription that has nothing to replay, so acks move its cursor', async () => {
+    const { server, client, hello, timers } = setupClient();
+    const a = client.subscribe({ id: 'a', collection: 'orders' });
+    await flush();
+    hello();
+    server.stream.push(sse('snapshot', { subscription: 'a', rows: [], cursor: cur(10), done: true }));
+    server.stream.end();
+    await flush();
+    timers.advance(125);
+    await flush();
+    hello('conn-2');
+    server.stream.push(sse('subscribed', { id: 'a', count: 1 }));
+    server.stream.push(sse('ack', { cursor: cur(12), mutations: [{ clientId: 'c1', mutationId: 1 }] }, cur(12)));
+    await flush();
+    expect(a.cursor).toBe(cur(12));
+    await client.close();
+  });
 });

@@ -476,7 +476,6 @@ export class SyncClient {
     this.statsData.eventsReceived++;
     // WebSocket-only messages: a refresh before the token expires; confirmations need nothing.
     if (event.type === 'token_expiring_soon') return void this.server.refreshToken();
-    if (event.type === 'subscribed') return this.onSubscribed(event.data);
     const decoded = decodeEvent(event.type, event.data);
     if (decoded === 'unknown') return;
     if (decoded === 'malformed') {
@@ -510,19 +509,10 @@ export class SyncClient {
         return this.onError(decoded.message);
       case 'ping':
         return; // its bytes already fed the liveness watchdog
+      case 'subscribed':
+        // The server has it on this connection now; its snapshot or replay follows.
+        return this.registry.attached(decoded.message.id);
     }
-  }
-
-  private onSubscribed(data: string): void {
-    let id: unknown;
-    try {
-      id = (JSON.parse(data) as { id?: unknown }).id;
-    } catch {
-      this.statsData.malformedEvents++;
-      return;
-    }
-    if (typeof id !== 'string') return;
-    this.registry.attached(id);
   }
 
   /**

@@ -91,15 +91,17 @@ export interface SseEvents {
   resync: ResyncMessage;
   error: ErrorMessage;
   ping: Record<string, never>;
+  /** The subscription is on this connection; its snapshot or replay follows (WebSocket: `SUBSCRIBED`). */
+  subscribed: SubscribedMessage;
 }
 export type SseEventName = keyof SseEvents;
 
-/** WebSocket-only server → client payloads. */
 export interface SubscribedMessage {
   id: string;
   /** Subscriptions now active on this connection. */
   count: number;
 }
+/** WebSocket-only server → client payloads. */
 export interface TokenExpiringSoonMessage {
   /** Seconds until the token expires. */
   expiresIn: number;

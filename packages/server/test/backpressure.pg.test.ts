@@ -44,6 +44,11 @@ it('delivers a snapshot far larger than the send-buffer bound', async () => {
   await r.until((x) => x.of('snapshot').some((e) => e.data.done), 20_000);
   expect(r.of('snapshot').flatMap((e) => e.data.rows)).toHaveLength(3000);
   expect(r.of('error')).toEqual([]);
+  // SSE says `subscribed` too, before the snapshot (from then on an ack covers the subscription).
+  const names = r.events.map((e) => e.event);
+  expect(names.indexOf('subscribed')).toBeGreaterThan(names.indexOf('hello'));
+  expect(names.indexOf('subscribed')).toBeLessThan(names.indexOf('snapshot'));
+  expect(r.of('subscribed')[0]?.data).toEqual({ id: 'notes', count: 1 });
   r.close();
   await db.query('DELETE FROM note');
 });

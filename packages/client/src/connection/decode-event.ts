@@ -40,6 +40,7 @@ const validators: { [K in SseEventName]: (m: Obj) => boolean } = {
   resync: (m) => isStr(m.subscription),
   error: (m) => isStr(m.code) && (m.subscription === undefined || isStr(m.subscription)),
   ping: () => true,
+  subscribed: (m) => isStr(m.id),
 };
 
 const isKnown = (type: string): type is SseEventName => Object.hasOwn(validators, type);

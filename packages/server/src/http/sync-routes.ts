@@ -67,7 +67,7 @@ export async function openEventStream(
     }
     subs.push(parsed.data);
   }
-  await o.router.subscribe(conn, subs, lastEventId);
+  await o.router.subscribe(conn, subs, lastEventId, (id) => conn.subscribed(id));
 }
 
 export async function subscribeOnStream(
@@ -79,7 +79,7 @@ export async function subscribeOnStream(
   const { conn, body } = await onOpenStream(req, query, o, subscribeRequestSchema, 'subscribe');
   sendJson(res, 200, { ok: true });
   // Errors for the subscription itself travel on the stream, where the client already handles them.
-  await o.router.subscribe(conn, [body.subscription]);
+  await o.router.subscribe(conn, [body.subscription], undefined, (id) => conn.subscribed(id));
 }
 
 export async function unsubscribeOnStream(

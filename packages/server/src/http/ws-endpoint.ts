@@ -126,9 +126,7 @@ class WsSession {
     const { conn, o } = this;
     switch (m.type) {
       case 'SUBSCRIBE':
-        return o.router.subscribe(conn, [m.subscription], undefined, (id) =>
-          conn.sendType('SUBSCRIBED', { id, count: conn.subscriptions.size }),
-        );
+        return o.router.subscribe(conn, [m.subscription], undefined, (id) => conn.subscribed(id));
       case 'UNSUBSCRIBE':
         o.router.unsubscribe(conn, m.id);
         return;

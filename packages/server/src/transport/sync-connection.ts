@@ -91,6 +91,11 @@ export abstract class SyncConnection {
     this.send('ack', msg);
   }
 
+  /** Sent as a subscription is admitted, before its snapshot or replay: from here on an `ack` covers it. */
+  subscribed(id: string): void {
+    this.send('subscribed', { id, count: this.subscriptions.size });
+  }
+
   /**
    * One `changes` message for one transaction, holding every change this
    * connection may see (and the mutations that caused it, when tagged).

@@ -19,6 +19,7 @@ const TYPES: Record<SseEventName, string> = {
   resync: 'RESYNC',
   error: 'ERROR',
   ping: 'PING',
+  subscribed: 'SUBSCRIBED',
 };
 
 export class WsConnection extends SyncConnection {
