@@ -8,53 +8,73 @@ import { describe, expect, it } from 'vitest';
 import { MemoryLocalStore } from './persistence/memory-local-store.ts';
 import { SyncClient } from './sync-client.ts';
 import { cur, FakeServer, flush, sse } from './testing/fake-server.ts';
-import { setupClient } from './testing/setup-client.ts';
 import { FakeTimers } from './testing/fake-timers.ts';
+
+/**
+ * A client (with a store) whose subscription `a` holds o1 at version 1, our
+ * update of o1 committed and covered by an ack at 11, its answer held back
+ * until `land()`.
+ */
+async function coveredUpdate() {
+  const server = new FakeServer();
+  server.collections = [{ name: 'orders', table: 'public.order' }]; // qualified, as the server answers
+  let answer!: (r: Response) => void;
+  server.post = (req) =>
+    req.url.pathname.endsWith('/v1/mutate')
+      ? new Promise<Response>((resolve) => (answer = resolve))
+      : Response.json({ ok: true });
+  const store = await MemoryLocalStore.open();
+  const client = await SyncClient.open({
+    url: 'http://sync.test/',
+    clientId: 'c1',
+    token: 'tok',
+    fetch: server.fetch,
+    timers: new FakeTimers(),
+    random: () => 0.5,
+    store,
+    tabs: false,
+  });
+  const a = client.subscribe({ id: 'a', collection: 'orders' });
+  await flush();
+  server.stream.push(sse('hello', { connectionId: 'conn-1', protocol: 1, heartbeatMs: 1000 }));
+  server.stream.push(
+    sse('snapshot', {
+      subscription: 'a',
+      rows: [{ key: 'o1', row: { id: 'o1', status: 'new' }, version: 1 }],
+      cursor: cur(10),
+      done: true,
+    }),
+  );
+  await flush();
+  await client.mutate([{ type: 'set', table: 'order', id: 'o1', key: 'status', value: 'paid' }]);
+  await flush();
+  // Our mutation committed; the stream leaves its row out for us.
+  server.stream.push(
+    sse('ack', {
+      cursor: cur(11),
+      mutations: [{ clientId: 'c1', mutationId: 1 }],
+      covered: [{ collection: 'a', op: 'update', key: 'o1', version: 2 }],
+    }),
+  );
+  await flush();
+  const land = async () => {
+    answer(
+      Response.json({
+        ok: true,
+        cursor: cur(11),
+        rows: [{ table: 'public.order', key: 'o1', row: { id: 'o1', status: 'paid' }, version: 2 }],
+      }),
+    );
+    await flush(10);
+  };
+  return { server, client, store, a, land };
+}
 
 describe('own rows between the ack and the answer', () => {
   it('holds the stored cursor until the answer brings the rows, then stores both', async () => {
-    const server = new FakeServer();
-    server.collections = [{ name: 'orders', table: 'public.order' }]; // qualified, as the server answers
-    let answer!: (r: Response) => void;
-    server.post = (req) =>
-      req.url.pathname.endsWith('/v1/mutate')
-        ? new Promise<Response>((resolve) => (answer = resolve))
-        : Response.json({ ok: true });
-    const store = await MemoryLocalStore.open();
-    const client = await SyncClient.open({
-      url: 'http://sync.test/',
-      clientId: 'c1',
-      token: 'tok',
-      fetch: server.fetch,
-      timers: new FakeTimers(),
-      random: () => 0.5,
-      store,
-      tabs: false,
-    });
-    client.subscribe({ id: 'a', collection: 'orders' });
-    await flush();
-    server.stream.push(sse('hello', { connectionId: 'conn-1', protocol: 1, heartbeatMs: 1000 }));
-    server.stream.push(
-      sse('snapshot', {
-        subscription: 'a',
-        rows: [{ key: 'o1', row: { id: 'o1', status: 'new' }, version: 1 }],
-        cursor: cur(10),
-        done: true,
-      }),
-    );
-    await flush();
-    await client.mutate([{ type: 'set', table: 'order', id: 'o1', key: 'status', value: 'paid' }]);
-    await flush();
+    const { server, client, store, land } = await coveredUpdate();
     expect(server.posts('/v1/mutate')).toHaveLength(1);
-
-    // The stream: our mutation committed (its row left out for us), then someone else's change.
-    server.stream.push(
-      sse('ack', {
-        cursor: cur(11),
-        mutations: [{ clientId: 'c1', mutationId: 1 }],
-        covered: [{ collection: 'a', op: 'update', key: 'o1', version: 2 }],
-      }),
-    );
+    // Then someone else's change.
     server.stream.push(
       sse(
         'changes',
@@ -68,14 +88,7 @@ describe('own rows between the ack and the answer', () => {
     expect((await store.subscriptions.get('a'))?.cursor).toBe(cur(10));
     expect((await store.rows.getAll('a')).map((r) => `${r.key}@${r.version}`)).toEqual(['o1@1']);
 
-    answer(
-      Response.json({
-        ok: true,
-        cursor: cur(11),
-        rows: [{ table: 'public.order', key: 'o1', row: { id: 'o1', status: 'paid' }, version: 2 }],
-      }),
-    );
-    await flush();
+    await land();
     await client.flushStorage();
     expect((await store.subscriptions.get('a'))?.cursor).toBe(cur(12));
     expect((await store.rows.getAll('a')).map((r) => `${r.key}@${r.version}`)).toEqual(['o1@2', 'o2@1']);
@@ -84,45 +97,8 @@ describe('own rows between the ack and the answer', () => {
   });
 
   it('an answer that lands after the stream deleted the row does not bring it back', async () => {
-    const server = new FakeServer();
-    server.collections = [{ name: 'orders', table: 'public.order' }];
-    let answer!: (r: Response) => void;
-    server.post = (req) =>
-      req.url.pathname.endsWith('/v1/mutate')
-        ? new Promise<Response>((resolve) => (answer = resolve))
-        : Response.json({ ok: true });
-    const client = await SyncClient.open({
-      url: 'http://sync.test/',
-      clientId: 'c1',
-      token: 'tok',
-      fetch: server.fetch,
-      timers: new FakeTimers(),
-      random: () => 0.5,
-      store: await MemoryLocalStore.open(),
-      tabs: false,
-    });
-    const a = client.subscribe({ id: 'a', collection: 'orders' });
-    await flush();
-    server.stream.push(sse('hello', { connectionId: 'conn-1', protocol: 1, heartbeatMs: 1000 }));
-    server.stream.push(
-      sse('snapshot', {
-        subscription: 'a',
-        rows: [{ key: 'o1', row: { id: 'o1', status: 'new' }, version: 1 }],
-        cursor: cur(10),
-        done: true,
-      }),
-    );
-    await flush();
-    await client.mutate([{ type: 'set', table: 'order', id: 'o1', key: 'status', value: 'paid' }]);
-    await flush();
-    // Ours commits (row left out for us), then someone deletes the row, and only then our answer comes.
-    server.stream.push(
-      sse('ack', {
-        cursor: cur(11),
-        mutations: [{ clientId: 'c1', mutationId: 1 }],
-        covered: [{ collection: 'a', op: 'update', key: 'o1', version: 2 }],
-      }),
-    );
+    const { server, client, a, land } = await coveredUpdate();
+    // Someone deletes the row, and only then our answer comes.
     server.stream.push(
       sse(
         'changes',
@@ -132,14 +108,7 @@ describe('own rows between the ack and the answer', () => {
     );
     await flush();
     expect(a.get('o1')).toBeUndefined();
-    answer(
-      Response.json({
-        ok: true,
-        cursor: cur(11),
-        rows: [{ table: 'public.order', key: 'o1', row: { id: 'o1', status: 'paid' }, version: 2 }],
-      }),
-    );
-    await flush();
+    await land();
     expect(a.get('o1')).toBeUndefined();
     expect(client.view('order')).toEqual([]);
     expect(client.pendingMutations).toBe(0);
@@ -147,50 +116,6 @@ describe('own rows between the ack and the answer', () => {
   });
 
   describe('when the answer lands after the row was replaced wholesale', () => {
-    /** A client with o1 at version 1, our update of it covered by an ack at 11, the answer held. */
-    async function coveredUpdate() {
-      const { server, client, hello } = setupClient();
-      server.collections = [{ name: 'orders', table: 'public.order' }];
-      let answer!: (r: Response) => void;
-      server.post = (req) =>
-        req.url.pathname.endsWith('/v1/mutate')
-          ? new Promise<Response>((resolve) => (answer = resolve))
-          : Response.json({ ok: true });
-      const a = client.subscribe({ id: 'a', collection: 'orders' });
-      await flush();
-      hello();
-      server.stream.push(
-        sse('snapshot', {
-          subscription: 'a',
-          rows: [{ key: 'o1', row: { id: 'o1', s: 'new' }, version: 1 }],
-          cursor: cur(10),
-          done: true,
-        }),
-      );
-      await flush();
-      await client.mutate([{ type: 'set', table: 'order', id: 'o1', key: 's', value: 'paid' }]);
-      await flush();
-      server.stream.push(
-        sse('ack', {
-          cursor: cur(11),
-          mutations: [{ clientId: 'c1', mutationId: 1 }],
-          covered: [{ collection: 'a', op: 'update', key: 'o1', version: 2 }],
-        }),
-      );
-      await flush();
-      const land = async () => {
-        answer(
-          Response.json({
-            ok: true,
-            cursor: cur(11),
-            rows: [{ table: 'public.order', key: 'o1', row: { id: 'o1', s: 'paid' }, version: 2 }],
-          }),
-        );
-        await flush(10);
-      };
-      return { server, client, a, land };
-    }
-
     it('a resync snapshot without the row (deleted since) wins, in the subscription and in the view', async () => {
       const { server, client, a, land } = await coveredUpdate();
       server.stream.push(sse('resync', { subscription: 'a', reason: 'schema-changed' }));

@@ -4,6 +4,21 @@ import { setupClient, subscribeParams } from './testing/setup-client.ts';
 
 const networkError = () => Promise.reject(new TypeError('fetch failed'));
 
+/** Subscription `a` got its snapshot at 10 on a first connection; a second one has just said hello. */
+async function resumingOnSecondConnection() {
+  const { server, client, hello, timers } = setupClient();
+  const a = client.subscribe({ id: 'a', collection: 'orders' });
+  await flush();
+  hello();
+  server.stream.push(sse('snapshot', { subscription: 'a', rows: [], cursor: cur(10), done: true }));
+  server.stream.end();
+  await flush();
+  timers.advance(125);
+  await flush();
+  hello('conn-2');
+  return { server, client, a };
+}
+
 describe('SyncClient connection lifecycle', () => {
   it('reconnects with each subscription cursor, and no Last-Event-ID that would resume a subscription without a snapshot', async () => {
     const { server, client, hello, timers } = setupClient();
@@ -235,16 +250,7 @@ describe('SyncClient connection lifecycle', () => {
   });
 
   it('an ack that comes before a resuming subscription is attached does not move its cursor past the replay', async () => {
-    const { server, client, hello, timers } = setupClient();
-    const a = client.subscribe({ id: 'a', collection: 'orders' });
-    await flush();
-    hello();
-    server.stream.push(sse('snapshot', { subscription: 'a', rows: [], cursor: cur(10), done: true }));
-    server.stream.end();
-    await flush();
-    timers.advance(125);
-    await flush();
-    hello('conn-2');
+    const { server, client, a } = await resumingOnSecondConnection();
     // The server is still admitting `a` (its access check is a query) when our mutation commits:
     // the ack comes first, then the replay of what `a` missed.
     server.stream.push(sse('ack', { cursor: cur(12), mutations: [{ clientId: 'c1', mutationId: 1 }] }, cur(12)));
@@ -267,16 +273,7 @@ describe('SyncClient connection lifecycle', () => {
   });
 
   it('over SSE too, `subscribed` attaches a resumed subscription that has nothing to replay, so acks move its cursor', async () => {
-    const { server, client, hello, timers } = setupClient();
-    const a = client.subscribe({ id: 'a', collection: 'orders' });
-    await flush();
-    hello();
-    server.stream.push(sse('snapshot', { subscription: 'a', rows: [], cursor: cur(10), done: true }));
-    server.stream.end();
-    await flush();
-    timers.advance(125);
-    await flush();
-    hello('conn-2');
+    const { server, client, a } = await resumingOnSecondConnection();
     server.stream.push(sse('subscribed', { id: 'a', count: 1 }));
     server.stream.push(sse('ack', { cursor: cur(12), mutations: [{ clientId: 'c1', mutationId: 1 }] }, cur(12)));
     await flush();

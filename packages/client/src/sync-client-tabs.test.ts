@@ -59,7 +59,63 @@ function tabs() {
   const closeAll = async () => {
     for (const c of clients.reverse()) await c.close();
   };
-  return { server, timers, store, open, hello, snapshot, insert, closeAll };
+
+  // For the own-row cases: subscription `x` on `items` (table public.item) holding k1, our update of k1.
+  server.collections = [{ name: 'items', table: 'public.item' }];
+  /** The leader (and a follower) subscribe `x`; the connection opens and x's snapshot holds k1 at cursor 1. */
+  const startX = async (leader: SyncClient, follower?: SyncClient) => {
+    const mine = leader.subscribe({ id: 'x', collection: 'items' });
+    const theirs = follower?.subscribe({ id: 'x', collection: 'items' });
+    await flush();
+    hello();
+    snapshot('x', ['k1'], cur(1));
+    await flush(10);
+    return theirs ?? mine;
+  };
+  /** Our update of k1 to n: 2 from `c`, and the ack at 2 that covers it (its row comes with the answer). */
+  const updateK1Covered = async (c: SyncClient) => {
+    await c.mutate([{ type: 'update', table: 'item', id: 'k1', values: { n: 2 } }]);
+    await flush(10);
+    server.stream.push(
+      sse('ack', {
+        cursor: cur(2),
+        mutations: [{ clientId: 'c1', mutationId: 1 }],
+        covered: [{ collection: 'x', op: 'update', key: 'k1', version: 2 }],
+      }),
+    );
+    await flush(10);
+  };
+  /** The answer to that update. */
+  const k1Answer = (cursor: string | null) =>
+    Response.json({
+      ok: true,
+      cursor,
+      rows: [{ table: 'public.item', key: 'k1', row: { id: 'k1', n: 2 }, version: 2 }],
+    });
+  /** POST /v1/mutate: the first never answers (its leader goes first); later ones get `k1Answer(cursor)`. Returns the count. */
+  const firstMutateHangs = (cursor: string | null) => {
+    let posts = 0;
+    server.post = (req) => {
+      if (!req.url.pathname.endsWith('/v1/mutate')) return Response.json({ ok: true });
+      if (++posts === 1) return new Promise<Response>(() => undefined);
+      return k1Answer(cursor);
+    };
+    return () => posts;
+  };
+  return {
+    server,
+    timers,
+    store,
+    open,
+    hello,
+    snapshot,
+    insert,
+    closeAll,
+    startX,
+    updateK1Covered,
+    k1Answer,
+    firstMutateHangs,
+  };
 }
 
 const keys = (rows: ReadonlyMap<string, unknown>) => [...rows.keys()].sort();
@@ -187,43 +243,18 @@ describe('tabs on one store', () => {
 
   it('own rows the old leader was still waiting for reach the new leader and its store', async () => {
     const t = tabs();
-    t.server.collections = [{ name: 'items', table: 'public.item' }];
-    let posts = 0;
-    t.server.post = (req) => {
-      if (!req.url.pathname.endsWith('/v1/mutate')) return Response.json({ ok: true });
-      // The first leader never hears back; the next one is answered (as the server replays its record).
-      if (++posts === 1) return new Promise<Response>(() => undefined);
-      return Response.json({
-        ok: true,
-        cursor: cur(2),
-        rows: [{ table: 'public.item', key: 'k1', row: { id: 'k1', n: 2 }, version: 2 }],
-      });
-    };
+    // The first leader never hears back; the next one is answered (as the server replays its record).
+    const posts = t.firstMutateHangs(cur(2));
     const leader = await t.open();
     const follower = await t.open();
-    leader.subscribe({ id: 'x', collection: 'items' });
-    const x = follower.subscribe({ id: 'x', collection: 'items' });
-    await flush();
-    t.hello();
-    t.snapshot('x', ['k1'], cur(1));
-    await flush(10);
-    await follower.mutate([{ type: 'update', table: 'item', id: 'k1', values: { n: 2 } }]);
-    await flush(10);
-    expect(posts).toBe(1);
-    // Committed; the stream leaves our row out: it comes with the answer.
-    t.server.stream.push(
-      sse('ack', {
-        cursor: cur(2),
-        mutations: [{ clientId: 'c1', mutationId: 1 }],
-        covered: [{ collection: 'x', op: 'update', key: 'k1', version: 2 }],
-      }),
-    );
-    await flush(10);
+    const x = await t.startX(leader, follower);
+    await t.updateK1Covered(follower);
+    expect(posts()).toBe(1);
     await leader.flushStorage();
     await leader.close();
     await flush(20);
     expect(follower.tabRole).toBe('leader');
-    expect(posts).toBe(2);
+    expect(posts()).toBe(2);
     expect(x.get('k1')).toEqual({ id: 'k1', n: 2 });
     expect(follower.pendingMutations).toBe(0);
     await follower.flushStorage();
@@ -270,33 +301,10 @@ describe('tabs on one store', () => {
 
   it('a tab that joins while the leader awaits an own row places it if it takes over before it lands', async () => {
     const t = tabs();
-    t.server.collections = [{ name: 'items', table: 'public.item' }];
-    let posts = 0;
-    t.server.post = (req) => {
-      if (!req.url.pathname.endsWith('/v1/mutate')) return Response.json({ ok: true });
-      if (++posts === 1) return new Promise<Response>(() => undefined); // the first leader never hears back
-      return Response.json({
-        ok: true,
-        cursor: null,
-        rows: [{ table: 'public.item', key: 'k1', row: { id: 'k1', n: 2 }, version: 2 }],
-      });
-    };
+    const posts = t.firstMutateHangs(null);
     const leader = await t.open();
-    leader.subscribe({ id: 'x', collection: 'items' });
-    await flush();
-    t.hello();
-    t.snapshot('x', ['k1'], cur(1));
-    await flush(10);
-    await leader.mutate([{ type: 'update', table: 'item', id: 'k1', values: { n: 2 } }]);
-    await flush(10);
-    t.server.stream.push(
-      sse('ack', {
-        cursor: cur(2),
-        mutations: [{ clientId: 'c1', mutationId: 1 }],
-        covered: [{ collection: 'x', op: 'update', key: 'k1', version: 2 }],
-      }),
-    );
-    await flush(10);
+    await t.startX(leader);
+    await t.updateK1Covered(leader);
     const follower = await t.open(); // after the ack: only the leader's copy tells it the row is still to come
     const x = follower.subscribe({ id: 'x', collection: 'items' });
     await flush(10);
@@ -305,39 +313,17 @@ describe('tabs on one store', () => {
     await leader.close();
     await flush(20);
     expect(follower.tabRole).toBe('leader');
-    expect(posts).toBe(2);
+    expect(posts()).toBe(2);
     expect(x.get('k1')).toEqual({ id: 'k1', n: 2 });
     await t.closeAll();
   });
 
   it('a tab that joins after the stream deleted an awaited row keeps it deleted when it takes over', async () => {
     const t = tabs();
-    t.server.collections = [{ name: 'items', table: 'public.item' }];
-    let posts = 0;
-    t.server.post = (req) => {
-      if (!req.url.pathname.endsWith('/v1/mutate')) return Response.json({ ok: true });
-      if (++posts === 1) return new Promise<Response>(() => undefined);
-      return Response.json({
-        ok: true,
-        cursor: null, // replayed from the server's record
-        rows: [{ table: 'public.item', key: 'k1', row: { id: 'k1', n: 2 }, version: 2 }],
-      });
-    };
+    const posts = t.firstMutateHangs(null); // the replay of the server's record carries no cursor
     const leader = await t.open();
-    leader.subscribe({ id: 'x', collection: 'items' });
-    await flush();
-    t.hello();
-    t.snapshot('x', ['k1'], cur(1));
-    await flush(10);
-    await leader.mutate([{ type: 'update', table: 'item', id: 'k1', values: { n: 2 } }]);
-    await flush(10);
-    t.server.stream.push(
-      sse('ack', {
-        cursor: cur(2),
-        mutations: [{ clientId: 'c1', mutationId: 1 }],
-        covered: [{ collection: 'x', op: 'update', key: 'k1', version: 2 }],
-      }),
-    );
+    await t.startX(leader);
+    await t.updateK1Covered(leader);
     t.server.stream.push(
       sse(
         'changes',
@@ -352,14 +338,13 @@ describe('tabs on one store', () => {
     await leader.close();
     await flush(20);
     expect(follower.tabRole).toBe('leader');
-    expect(posts).toBe(2);
+    expect(posts()).toBe(2);
     expect(x.rows()).toEqual([]);
     await t.closeAll();
   });
 
   it('after taking over, a subscription whose own rows the old leader placed is stored as it changes', async () => {
     const t = tabs();
-    t.server.collections = [{ name: 'items', table: 'public.item' }];
     let answer!: (r: Response) => void;
     t.server.post = (req) =>
       req.url.pathname.endsWith('/v1/mutate')
@@ -367,29 +352,9 @@ describe('tabs on one store', () => {
         : Response.json({ ok: true });
     const leader = await t.open();
     const follower = await t.open();
-    leader.subscribe({ id: 'x', collection: 'items' });
-    const x = follower.subscribe({ id: 'x', collection: 'items' });
-    await flush();
-    t.hello();
-    t.snapshot('x', ['k1'], cur(1));
-    await flush(10);
-    await follower.mutate([{ type: 'update', table: 'item', id: 'k1', values: { n: 2 } }]);
-    await flush(10);
-    t.server.stream.push(
-      sse('ack', {
-        cursor: cur(2),
-        mutations: [{ clientId: 'c1', mutationId: 1 }],
-        covered: [{ collection: 'x', op: 'update', key: 'k1', version: 2 }],
-      }),
-    );
-    await flush(10);
-    answer(
-      Response.json({
-        ok: true,
-        cursor: cur(2),
-        rows: [{ table: 'public.item', key: 'k1', row: { id: 'k1', n: 2 }, version: 2 }],
-      }),
-    );
+    const x = await t.startX(leader, follower);
+    await t.updateK1Covered(follower);
+    answer(t.k1Answer(cur(2)));
     await flush(20);
     await leader.flushStorage();
     await leader.close();

@@ -29,7 +29,6 @@ import { testToken } from './test-token.ts';
 import { byId, prng, soakOps } from './soak-ops.ts';
 
 const TOTAL_OPS = 2_400;
-const MARKER = 'zz-marker'; // outside the pool: only the final marker write touches it
 const SEED = process.env['SOAK_SEED'] !== undefined ? Number(process.env['SOAK_SEED']) : Date.now() % 2 ** 31;
 const random = prng(SEED);
 
@@ -227,19 +226,9 @@ it('a long randomized run across 3 clients with disconnects and a server restart
   );
 
   // A marker written after everything else: once a client shows it, it has seen all before it.
-  const token = `end-${SEED}`;
-  await db.query(
-    `INSERT INTO item (id, status, body) VALUES ($1, 'open', $2) ON CONFLICT (id) DO UPDATE SET body = EXCLUDED.body`,
-    [MARKER, token],
-  );
+  const seesMarker = await ops.writeEndMarker(`end-${SEED}`);
   await eventually(
-    () =>
-      slots.every(
-        (s) =>
-          s.all?.get(MARKER)?.['body'] === token &&
-          (s.open === null || s.open.get(MARKER)?.['body'] === token) &&
-          s.client?.view('item').find((r) => r['id'] === MARKER)?.['body'] === token,
-      ),
+    () => slots.every((s) => seesMarker(s.client, s.open === null ? [s.all] : [s.all, s.open])),
     30_000,
     'marker seen by every client',
   );

@@ -28,7 +28,6 @@ import { startTestServer } from './test-server.ts';
 import { testToken } from './test-token.ts';
 
 const TOTAL_OPS = 900;
-const MARKER = 'zz-marker';
 const SEED = process.env['SOAK_SEED'] !== undefined ? Number(process.env['SOAK_SEED']) : Date.now() % 2 ** 31;
 const random = prng(SEED);
 
@@ -141,21 +140,8 @@ it('tabs closing at random, the leader too: every view ends equal to the databas
     60_000,
     `mutations drained (pending ${clients.map((c) => c.pendingMutations).join('/')})`,
   );
-  const token = `end-${SEED}`;
-  await db.query(
-    `INSERT INTO item (id, status, body) VALUES ($1, 'open', $2) ON CONFLICT (id) DO UPDATE SET body = EXCLUDED.body`,
-    [MARKER, token],
-  );
-  await eventually(
-    () =>
-      tabs.every(
-        (t) =>
-          t.all?.get(MARKER)?.['body'] === token &&
-          t.client?.view('item').find((r) => r['id'] === MARKER)?.['body'] === token,
-      ),
-    30_000,
-    'marker seen by every tab',
-  );
+  const seesMarker = await ops.writeEndMarker(`end-${SEED}`);
+  await eventually(() => tabs.every((t) => seesMarker(t.client, [t.all])), 30_000, 'marker seen by every tab');
   console.log(
     `[tabs-soak] seed ${SEED}: ${JSON.stringify(counts)}; leader closed ${takeovers}x; ` +
       `${new Set(rejected.map((e) => e.mutationId)).size} mutations rejected (each tab hears of each)`,

@@ -3,13 +3,15 @@
  * makes from what its view shows, writes from outside Syncline, and the
  * database's rows to compare the views with at the end.
  */
-import type { SyncClient } from '@syncline/client';
+import type { SubscriptionHandle, SyncClient } from '@syncline/client';
 import type { Row, WriteOp } from '@syncline/protocol';
 import { wireTypes } from '../src/capture/pg-values.ts';
 import type { TestDatabase } from './test-database.ts';
 
 export const ID_POOL = Array.from({ length: 60 }, (_, i) => `k${String(i).padStart(2, '0')}`);
 export const STATUSES = ['open', 'done', 'closed'] as const;
+/** Outside the pool: only the final marker write touches it. */
+const MARKER = 'zz-marker';
 
 /** mulberry32: small, fast, good enough to pick operations reproducibly. */
 export function prng(seed: number): () => number {
@@ -107,5 +109,20 @@ export function soakOps(db: TestDatabase, random: () => number) {
         r,
       ]),
     );
-  return { int, pick, chance, randomRowValues, randomClientOp, directSql, dbRows };
+  /**
+   * Writes a marker row after everything else; the returned check says whether a
+   * client shows it in its view and in each given subscription (then it has seen
+   * all before it).
+   */
+  async function writeEndMarker(token: string) {
+    await db.query(
+      `INSERT INTO item (id, status, body) VALUES ($1, 'open', $2) ON CONFLICT (id) DO UPDATE SET body = EXCLUDED.body`,
+      [MARKER, token],
+    );
+    return (client: SyncClient | null, subs: ReadonlyArray<SubscriptionHandle | null>) =>
+      subs.every((sub) => sub?.get(MARKER)?.['body'] === token) &&
+      client?.view('item').find((r) => r['id'] === MARKER)?.['body'] === token;
+  }
+
+  return { int, pick, chance, randomRowValues, randomClientOp, directSql, dbRows, writeEndMarker };
 }

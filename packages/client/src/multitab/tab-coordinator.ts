@@ -137,9 +137,13 @@ export class TabCoordinator {
     });
   }
 
-  /** Leader: tell every follower. */
+  /**
+   * Leader: tell every follower. With none joined there is nobody to tell (a
+   * tab that joins later gets the whole state then), so a lone tab clones
+   * nothing per message.
+   */
   broadcast(message: TabMessage): void {
-    if (this.currentRole === 'leader') this.post(message);
+    if (this.currentRole === 'leader' && this.watched.size > 0) this.post(message);
   }
 
   hasRemoteInterest(id: string): boolean {

@@ -67,7 +67,9 @@ export class ClientWrites {
   private tables: Promise<Map<string, string>> | undefined;
   /** The same map once it has arrived, for synchronous readers. */
   private tableNames: Map<string, string> | undefined;
-  private subscriptions: Iterable<Subscription> = [];
+  private subscriptions: readonly Subscription[] = [];
+  /** Subscription id → collection, as of the last rebuild (read per stream message: built once there). */
+  private collectionOf = new Map<string, string>();
   /** Confirmed answers' rows by mutation id (recent ones). */
   private readonly answers = new Map<number, WrittenRow[]>();
   /** Covered entries still waiting for their mutation's answer. */
@@ -193,7 +195,7 @@ export class ClientWrites {
     }
     const tables = await this.collectionTables();
     if (tables.size === 0) return; // not known yet: wait (the next rebuild asks again, then tries these)
-    const collectionOf = new Map([...this.subscriptions].map((s) => [s.id, s.collection]));
+    const collectionOf = this.collectionOf;
     this.waiting = this.waiting.filter(({ ids, covered, cursor }) => {
       const rows = ids.flatMap((id) => this.answers.get(id) ?? []);
       if (ids.some((id) => !this.answers.has(id))) return true; // an answer is still on its way
@@ -225,6 +227,7 @@ export class ClientWrites {
   /** The subscriptions changed: rebuild the base (server truth) per table from all their rows. */
   rebuildBase(subscriptions: Iterable<Subscription>): void {
     this.subscriptions = [...subscriptions];
+    this.collectionOf = new Map(this.subscriptions.map((s) => [s.id, s.collection]));
     void this.collectionTables().then((tables) => {
       const base = new Map<string, Map<string, VersionedRow>>();
       for (const sub of this.subscriptions) {
@@ -274,10 +277,9 @@ export class ClientWrites {
 
   /** Stream changes applied to the subscriptions (their rows reach base by rebuild): see PendingMutations.noteStream. */
   noteStream(changes: readonly Change[], cursor: string): void {
-    const collectionOf = new Map([...this.subscriptions].map((s) => [s.id, s.collection]));
     const rows: WrittenRow[] = [];
     for (const c of changes) {
-      const table = this.tableFor(collectionOf.get(c.collection) ?? '');
+      const table = this.tableFor(this.collectionOf.get(c.collection) ?? '');
       if (table) rows.push({ table, key: c.key, row: c.row, version: c.version });
     }
     this.pending.noteStream(rows, cursor);
