@@ -398,7 +398,8 @@ export class SyncClient {
     sub.on('change', (e) => {
       if (e.cause !== 'changes') this.scheduleBaseRebuild(); // snapshots and resyncs (changes come via 'transaction')
       if (e.cause === 'snapshot' && sub.cursor !== undefined) this.writes.noteSnapshot(sub.collection, sub.cursor);
-      if (e.cause === 'snapshot' && !this.quiet && sub.cursor !== undefined) {
+      // A whole copy costs O(rows): only built when a follower is there to take it.
+      if (e.cause === 'snapshot' && !this.quiet && sub.cursor !== undefined && this.tabs?.hasFollowers) {
         this.toFollowers({ t: 'reset', id: sub.id, ...this.copyOf(sub, sub.cursor) });
       }
       if (e.cause === 'resync') this.toFollowers({ t: 'resync', id: sub.id });

@@ -143,7 +143,12 @@ export class TabCoordinator {
    * nothing per message.
    */
   broadcast(message: TabMessage): void {
-    if (this.currentRole === 'leader' && this.watched.size > 0) this.post(message);
+    if (this.hasFollowers) this.post(message);
+  }
+
+  /** Leader with at least one follower joined (worth building a message for). */
+  get hasFollowers(): boolean {
+    return this.currentRole === 'leader' && this.watched.size > 0;
   }
 
   hasRemoteInterest(id: string): boolean {

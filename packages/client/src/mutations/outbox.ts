@@ -143,6 +143,8 @@ export class Outbox {
   private closed = false;
   /** Request id → mutation id, for entries queued on another tab's behalf and not yet answered. */
   private readonly requests = new Map<string, number>();
+  /** The same, mutation id → request id, so finishing one is a lookup. */
+  private readonly requestOf = new Map<number, string>();
 
   constructor(private readonly options: OutboxOptions) {
     this.pending = options.pending;
@@ -175,7 +177,7 @@ export class Outbox {
       let last = await this.options.counter.get();
       for (const e of entries) {
         last = Math.max(last, e.mutationId);
-        if (e.requestId !== undefined) this.requests.set(e.requestId, e.mutationId);
+        if (e.requestId !== undefined) this.trackRequest(e.requestId, e.mutationId);
         this.persisted.set(e.mutationId, Promise.resolve());
         if (this.pending.get(e.mutationId)) continue;
         const opts: { createdAt?: JsonValue } = {};
@@ -219,7 +221,7 @@ export class Outbox {
       const entry: OutboxEntry = { mutationId: n, body, createdAt: mutation.createdAt };
       if (requestId !== undefined) {
         entry.requestId = requestId;
-        this.requests.set(requestId, n);
+        this.trackRequest(requestId, n);
       }
       try {
         await this.options.persistence?.add(entry);
@@ -232,6 +234,11 @@ export class Outbox {
     this.kick();
     if (storeError) throw storeError.error;
     return mutationId;
+  }
+
+  private trackRequest(requestId: string, mutationId: number): void {
+    this.requests.set(requestId, mutationId);
+    this.requestOf.set(mutationId, requestId);
   }
 
   /** The mutation queued for another tab's request, while it is unanswered. */
@@ -365,7 +372,11 @@ export class Outbox {
 
   private finish(mutationId: number): void {
     this.persisted.delete(mutationId);
-    for (const [requestId, id] of this.requests) if (id === mutationId) this.requests.delete(requestId);
+    const requestId = this.requestOf.get(mutationId);
+    if (requestId !== undefined) {
+      this.requestOf.delete(mutationId);
+      this.requests.delete(requestId);
+    }
     this.inFlight = undefined;
     this.kick();
   }
