@@ -6,7 +6,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { startEmbeddedPostgres, startSyncline } from '@syncline/server';
+import { guardPool, startEmbeddedPostgres, startSyncline } from '@syncline/server';
 import type { RunningPostgres } from '@syncline/server';
 import { demoCollections } from './collections.ts';
 import { startActivity } from './activity.ts';
@@ -31,7 +31,10 @@ async function main(): Promise<void> {
     databaseUrl = await ensureDatabase(embedded.url, 'syncline_demo');
   }
 
-  const pool = new pg.Pool({ connectionString: databaseUrl, max: 2 });
+  // The simulated dispatcher's connections die with a Postgres restart; that must not stop the demo.
+  const pool = guardPool(new pg.Pool({ connectionString: databaseUrl, max: 2 }), {
+    warn: (o, m) => console.warn(m, o),
+  });
   await pool.query(DEMO_SCHEMA);
   await seedDemo(pool);
   await pool.query(DEMO_RLS);

@@ -15,3 +15,4 @@ export type { AccessContext, AccessRule } from './collections/collection-config.
 export { defineMutator, type Mutator, type MutatorFn, type MutatorTx, type MutatorUser } from './writes/mutators.ts';
 export { tagTransaction, type TagInput } from './writes/origin-tag.ts';
 export type { TableWriteRules, WriteRule, WriteRuleContext } from './writes/write-rules.ts';
+export { guardPool } from './util/guard-pool.ts';

@@ -25,6 +25,8 @@ import type { Gate } from './http/gate.ts';
 import { attachWebSocket } from './http/ws-endpoint.ts';
 import { Writers } from './writes/writers.ts';
 import { SetupError } from './util/errors.ts';
+import { guardPool } from './util/guard-pool.ts';
+import { Faults } from './http/faults.ts';
 
 export interface SynclineServer {
   url: string;
@@ -42,9 +44,11 @@ export async function startSyncline(options: SynclineOptions): Promise<SynclineS
   const db = options.db ?? {};
   if (db.role !== undefined) assertIdentifier(db.role.toLowerCase());
   const publication = options.publication ?? 'syncline';
-  const pool = new pg.Pool({ connectionString: options.databaseUrl, max: limits.poolSize, options: SESSION_OPTIONS });
-  // Idle clients die when Postgres restarts; the pool replaces them, we only log.
-  pool.on('error', (err) => logger.warn({ err: err.message }, 'idle database connection lost'));
+  const pool = guardPool(
+    new pg.Pool({ connectionString: options.databaseUrl, max: limits.poolSize, options: SESSION_OPTIONS }),
+    logger,
+  );
+  const faults = new Faults();
 
   try {
     await checkDatabase(pool);
@@ -112,6 +116,7 @@ export async function startSyncline(options: SynclineOptions): Promise<SynclineS
       hub,
       gate,
       logger,
+      faults,
       diff: {
         pool,
         db,
@@ -146,6 +151,7 @@ export async function startSyncline(options: SynclineOptions): Promise<SynclineS
         accessWatches: router.accessWatchCount(),
         log: { transactions: router.log.size, bytes: router.log.byteSize },
         connections: hub.counts(),
+        faults: faults.toJSON(),
       }),
       ...(options.fallback ? { fallback: options.fallback } : {}),
     });
@@ -155,6 +161,7 @@ export async function startSyncline(options: SynclineOptions): Promise<SynclineS
       hub,
       gate,
       logger,
+      faults,
       maxFrameBytes: limits.maxFrameBytes,
       maxBufferedBytes: limits.maxBufferedBytes,
       maxConnectionsPerUser: limits.maxConnectionsPerUser,

@@ -22,6 +22,8 @@ export async function startChildServer(opts: {
   port: number;
   slot: string;
   collections: CollectionDefinition[];
+  /** More options for the config file (JSON only: no functions). */
+  extra?: Record<string, unknown>;
 }): Promise<ChildServer> {
   const dir = path.join(root, '.syncline', 'scratch');
   mkdirSync(dir, { recursive: true });
@@ -35,6 +37,7 @@ export async function startChildServer(opts: {
       heartbeatMs: 500,
       host: '127.0.0.1',
       limits: { maxConnectionsPerUser: 10_000, requestsPerSecond: 100_000 },
+      ...opts.extra,
     })};\n`,
   );
   const proc = spawn(

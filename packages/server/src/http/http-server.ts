@@ -11,9 +11,13 @@ import { diffSyncRoute } from './diff-sync-route.ts';
 import { mutateRoute } from './mutate-route.ts';
 import type { MutateDeps } from '../writes/mutate.ts';
 import { authenticate } from './gate.ts';
+import { parseTarget } from './request-target.ts';
+import type { Faults } from './faults.ts';
 
 export interface HttpOptions extends SyncRouteOptions {
   logger: Logger;
+  /** Counts exceptions contained to one request or connection. */
+  faults: Faults;
   diff: DiffSyncContext;
   mutate: MutateDeps;
   maxDiffSyncBodyBytes: number;
@@ -50,19 +54,34 @@ export function createHttpHandler(o: HttpOptions): (req: IncomingMessage, res: S
       sendJson(res, 200, o.stats());
     },
   };
-  return (req, res) => {
-    const url = new URL(req.url ?? '/', 'http://localhost');
-    const route = routes[`${req.method} ${url.pathname}`];
-    const run = async () => {
-      if (route) return route(req, res, url.searchParams);
-      if (url.pathname.startsWith('/v1/') || !o.fallback)
-        throw new SynclineError('NOT_FOUND', `no route ${req.method} ${url.pathname}`);
-      return o.fallback(req, res);
-    };
-    run().catch((err: unknown) => {
-      if (!(err instanceof SynclineError)) o.logger.error({ err, url: req.url }, 'request failed');
+  const fail = (req: IncomingMessage, res: ServerResponse, err: unknown) => {
+    if (!(err instanceof SynclineError)) {
+      o.faults.count('request');
+      o.logger.error({ err, url: req.url?.slice(0, 200) }, 'request failed');
+    }
+    try {
       sendError(res, err);
-    });
+    } catch {
+      res.destroy();
+    }
+  };
+  // Whatever a request holds, an exception in it stays in it: answered (500 if nothing
+  // was sent yet), logged, counted, never thrown into the server's event loop.
+  return (req, res) => {
+    try {
+      const url = parseTarget(req.url);
+      if (!url) return fail(req, res, new SynclineError('BAD_REQUEST', 'malformed request target'));
+      const route = routes[`${req.method} ${url.pathname}`];
+      const run = async () => {
+        if (route) return route(req, res, url.searchParams);
+        if (url.pathname.startsWith('/v1/') || !o.fallback)
+          throw new SynclineError('NOT_FOUND', `no route ${req.method} ${url.pathname.slice(0, 200)}`);
+        return o.fallback(req, res);
+      };
+      run().catch((err: unknown) => fail(req, res, err));
+    } catch (err) {
+      fail(req, res, err);
+    }
   };
 }
 
@@ -80,5 +99,11 @@ export function createHttpServer(
   server.headersTimeout = timeouts.headersTimeoutMs;
   server.requestTimeout = timeouts.requestTimeoutMs;
   server.keepAliveTimeout = 5_000;
+  // Bytes that are not HTTP: answer 400 if the socket can still take it, then close.
+  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+    if (err.code !== 'ECONNRESET' && socket.writable && !(socket as { _httpMessage?: unknown })._httpMessage)
+      socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+    else socket.destroy();
+  });
   return server;
 }

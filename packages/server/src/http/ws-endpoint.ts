@@ -20,10 +20,13 @@ import { SynclineError } from '../util/errors.ts';
 import { clientIdOf } from './client-identity.ts';
 import { authenticate, checkOrigin, type Gate } from './gate.ts';
 import { openStream, streamRefusal, type StreamAdmission } from './stream-admission.ts';
+import { parseTarget } from './request-target.ts';
+import type { Faults } from './faults.ts';
 
 export interface WsOptions extends StreamAdmission {
   gate: Gate;
   logger: Logger;
+  faults: Faults;
   maxFrameBytes: number;
   maxBufferedBytes: number;
   messagesPerSecond: number;
@@ -35,19 +38,43 @@ const MAX_EARLY_FRAMES = 16;
 export function attachWebSocket(server: http.Server, o: WsOptions): WebSocketServer {
   const wss = new WebSocketServer({ noServer: true, maxPayload: o.maxFrameBytes, perMessageDeflate: false });
   server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
-    const url = new URL(req.url ?? '/', 'http://localhost');
-    if (url.pathname !== '/v1/sync/ws') return refuse(socket, 404, 'Not Found');
+    // Until ws owns the socket, nobody else listens for its errors (a reset mid-handshake).
+    const onSocketError = () => socket.destroy();
+    socket.on('error', onSocketError);
     try {
-      checkOrigin(req, o.gate);
-    } catch {
-      return refuse(socket, 403, 'Forbidden');
+      const url = parseTarget(req.url);
+      if (!url) return refuse(socket, 400, 'Bad Request');
+      if (url.pathname !== '/v1/sync/ws') return refuse(socket, 404, 'Not Found');
+      try {
+        checkOrigin(req, o.gate);
+      } catch {
+        return refuse(socket, 403, 'Forbidden');
+      }
+      // ws answers a bad handshake (version, key, method) with 400 itself.
+      wss.handleUpgrade(req, socket, head, (ws) => {
+        socket.off('error', onSocketError);
+        try {
+          accept(ws, req, url.searchParams, o);
+        } catch (err) {
+          contain(o, 'upgrade', err);
+          ws.terminate();
+        }
+      });
+    } catch (err) {
+      contain(o, 'upgrade', err);
+      socket.destroy();
     }
-    wss.handleUpgrade(req, socket, head, (ws) => accept(ws, req, url.searchParams, o));
   });
   return wss;
 }
 
+function contain(o: WsOptions, site: 'upgrade' | 'frame', err: unknown): void {
+  o.faults.count(site);
+  o.logger.error({ err }, site === 'upgrade' ? 'websocket upgrade failed' : 'websocket frame failed');
+}
+
 function refuse(socket: Duplex, status: number, text: string): void {
+  if (!socket.writable) return void socket.destroy();
   socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
 }
 
@@ -75,8 +102,16 @@ function accept(ws: WebSocket, req: http.IncomingMessage, query: URLSearchParams
       );
       const session = new WsSession(conn, lifetime, o);
       ws.off('message', queue);
-      ws.on('message', (data, isBinary) => session.onFrame(data, isBinary));
-      for (const [data, isBinary] of early) session.onFrame(data, isBinary);
+      const onFrame = (data: RawData, isBinary: boolean) => {
+        try {
+          session.onFrame(data, isBinary);
+        } catch (err) {
+          contain(o, 'frame', err);
+          conn.error({ code: 'INTERNAL', message: 'internal error' });
+        }
+      };
+      ws.on('message', onFrame);
+      for (const [data, isBinary] of early) onFrame(data, isBinary);
     } catch (e) {
       const err = e instanceof SynclineError ? e : new SynclineError('INTERNAL', 'could not open the stream');
       fail(err.code, err.message);

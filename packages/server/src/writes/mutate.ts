@@ -35,7 +35,7 @@ export interface MutateDeps {
 
 export async function mutate(deps: MutateDeps, identity: Identity, req: MutateRequest): Promise<RecordedAnswer> {
   const { clientId, mutationId } = req;
-  const c = await deps.pool.connect();
+  const c = await connectForWrite(deps.pool);
   let done = false;
   let waiter: { promise: Promise<string | null>; cancel(): void } | null = null;
   try {
@@ -148,7 +148,7 @@ export async function recordRefusal(
   mutationId: number,
   error: SynclineError,
 ): Promise<RecordedAnswer> {
-  const c = await deps.pool.connect();
+  const c = await connectForWrite(deps.pool);
   try {
     await c.query('BEGIN');
     const replay = await claimMutation(c, clientId, mutationId, identity.userId);
@@ -166,4 +166,11 @@ export async function recordRefusal(
   } finally {
     c.release();
   }
+}
+
+/** A database that is away (refused, shutting down, starting up) is a transient failure: 503, retry. */
+function connectForWrite(pool: pg.Pool): Promise<pg.PoolClient> {
+  return pool.connect().catch((e: unknown) => {
+    throw classifyPgError(e).error;
+  });
 }

@@ -25,7 +25,12 @@ export function classifyPgError(e: unknown, op?: number): { error: SynclineError
   const details = { ...(op !== undefined ? { op } : {}), ...(pg.column ? { field: pg.column } : {}) };
   const at = op !== undefined ? `op ${op}: ` : '';
   const code = pg.code ?? '';
-  if (TRANSIENT.has(code) || /Connection terminated|ECONNRESET|ECONNREFUSED/.test(pg.message ?? '')) {
+  if (
+    TRANSIENT.has(code) ||
+    /Connection terminated|ECONNRESET|ECONNREFUSED|not queryable|timeout exceeded when trying to connect/.test(
+      pg.message ?? '',
+    )
+  ) {
     return {
       error: new SynclineError('INTERNAL', 'temporary database failure; retry the same mutation', {
         details: { retryable: true },
