@@ -69,7 +69,9 @@ export type ResyncReason =
   | 'slot-recreated'
   | 'buffer-overflow'
   | 'schema-changed'
-  | 'claims-changed';
+  | 'claims-changed'
+  /** Row-level security: visibility of changes could not be decided in memory (a policy only the database checks). */
+  | 'rls-recheck';
 
 export interface ResyncMessage {
   subscription: string;

@@ -27,6 +27,10 @@ import { Writers } from './writes/writers.ts';
 import { SetupError } from './util/errors.ts';
 import { guardPool } from './util/guard-pool.ts';
 import { Faults } from './http/faults.ts';
+import { loadTablePolicies } from './rls/load-policies.ts';
+import { policySummary } from './rls/policy-summary.ts';
+import { RowVerdicts } from './rls/row-verdicts.ts';
+import { answerFilter } from './rls/answer-rows.ts';
 
 export interface SynclineServer {
   url: string;
@@ -54,6 +58,12 @@ export async function startSyncline(options: SynclineOptions): Promise<SynclineS
     await checkDatabase(pool);
     await installSyncline(pool, publication, CollectionRegistry.tablesOf(options.collections));
     const registry = await CollectionRegistry.load(pool, options.collections);
+    const verdicts = new RowVerdicts();
+    if (db.role !== undefined) {
+      const policies = await loadTablePolicies(pool, db.role, registry.tables());
+      registry.usePolicies(policies, verdicts);
+      for (const p of policies.values()) logger.info(policySummary(p), 'row-level security');
+    }
     const writers = await Writers.load(pool, options.writes ?? {});
     const mutators = new Map((options.mutators ?? []).map((m) => [m.name, m]));
     if (mutators.size !== (options.mutators ?? []).length) throw new SetupError('two mutators share a name');
@@ -68,6 +78,7 @@ export async function startSyncline(options: SynclineOptions): Promise<SynclineS
       maxSnapshotRows: limits.maxSnapshotRows,
       maxSubscriptionsPerConnection: limits.maxSubscriptionsPerConnection,
       db,
+      verdicts,
     });
     bus.subscribe(router);
     const capture = new CaptureService({
@@ -131,6 +142,7 @@ export async function startSyncline(options: SynclineOptions): Promise<SynclineS
         mutators,
         limits: { maxValueBytes: limits.maxWriteValueBytes },
         awaitCursor: (clientId, mutationId) => router.awaitCursor(clientId, mutationId),
+        visibleRows: answerFilter(registry, pool, db.role),
       },
       maxDiffSyncBodyBytes: limits.maxDiffSyncBodyBytes,
       headersTimeoutMs: limits.headersTimeoutMs,
@@ -143,10 +155,15 @@ export async function startSyncline(options: SynclineOptions): Promise<SynclineS
       maxSubscriptionsPerConnection: limits.maxSubscriptionsPerConnection,
       health,
       collections: () => ({
-        collections: registry.all().map((c) => ({ name: c.name, table: c.table.qualified, params: [...c.params] })),
+        collections: registry.all().map((c) => ({
+          name: c.name,
+          table: c.table.qualified,
+          params: [...c.params],
+          ...(db.role !== undefined ? { rls: policySummary(registry.policyOf(c.table.qualified)) } : {}),
+        })),
       }),
       stats: () => ({
-        router: router.stats.toJSON(),
+        router: { ...router.stats.toJSON(), rlsQueries: router.rlsQueries },
         instances: router.instanceCount(),
         accessWatches: router.accessWatchCount(),
         log: { transactions: router.log.size, bytes: router.log.byteSize },

@@ -10,6 +10,9 @@ import type { TableInfo } from './table-info.ts';
 import { loadTableInfo } from './table-info.ts';
 import { SetupError, SynclineError } from '../util/errors.ts';
 import { splitTable } from '../util/quote-ident.ts';
+import { bindPolicy, type BoundPolicy, type TablePolicy } from '../rls/table-policy.ts';
+import { withPolicy } from '../rls/policy-filter.ts';
+import type { RowVerdicts } from '../rls/row-verdicts.ts';
 
 export interface ResolvedSubscription {
   collection: Collection;
@@ -24,6 +27,9 @@ export interface ResolvedSubscription {
 export class CollectionRegistry {
   private readonly byName = new Map<string, Collection>();
   private readonly byTable = new Map<string, TableInfo>();
+  /** RLS per synced table under the configured role; empty without one. */
+  private policies: ReadonlyMap<string, TablePolicy> = new Map();
+  private verdicts: RowVerdicts | null = null;
 
   private constructor(collections: Collection[]) {
     for (const c of collections) {
@@ -62,9 +68,26 @@ export class CollectionRegistry {
     return this.byTable.get(qualified);
   }
 
+  tables(): TableInfo[] {
+    return [...this.byTable.values()];
+  }
+
+  /** RLS under the configured role; `verdicts` holds PostgreSQL's answers for policies it alone checks. */
+  usePolicies(policies: ReadonlyMap<string, TablePolicy>, verdicts: RowVerdicts): void {
+    this.policies = policies;
+    this.verdicts = verdicts;
+  }
+
+  policyOf(table: string): TablePolicy | undefined {
+    return this.policies.get(table);
+  }
+
   /**
-   * Binds a subscription for a user. `perUser`: RLS narrows rows per user, so
-   * unless the collection is `shared`, the user is part of the instance key.
+   * Binds a subscription for a user. `perUser`: queries run under a role, so RLS
+   * narrows rows. A compiled policy is bound to the user's claims and joins the
+   * filter; subscribers whose bound policies agree share an instance. A policy
+   * only the database can check keeps one instance per user and claims (unless
+   * the collection is `shared`).
    */
   resolve(sub: Subscription, identity: Identity, perUser: boolean): ResolvedSubscription {
     const collection = this.byName.get(sub.collection);
@@ -84,10 +107,34 @@ export class CollectionRegistry {
     const accessBound = access?.kind === 'exists' ? bindOrThrow(() => access.filter.bind(params, claims)) : null;
     const claimNames = [...collection.filter.claims, ...(access?.kind === 'exists' ? access.filter.claims : [])];
     const usedClaims = Object.fromEntries(claimNames.map((c) => [c, claims[c] ?? null]));
-    const user = perUser && !collection.shared ? identity.userId : null;
-    const instanceKey = JSON.stringify([collection.name, sortKeys(params), sortKeys(usedClaims), user]);
-    return { collection, bound, instanceKey, accessBound, params };
+    const rls = perUser ? this.rlsFor(collection, identity) : null;
+    const instanceKey = JSON.stringify([collection.name, sortKeys(params), sortKeys(usedClaims), rls?.key ?? null]);
+    return { collection, bound: rls?.policy ? withPolicy(bound, rls.policy) : bound, instanceKey, accessBound, params };
   }
+
+  private rlsFor(collection: Collection, identity: Identity): { key: string | null; policy?: BoundPolicy } {
+    const policy = this.policies.get(collection.table.qualified);
+    if (policy?.mode === 'open') return { key: null };
+    if (policy?.mode === 'compiled') {
+      const bound = bindPolicy(policy.expr, identity.claims);
+      return { key: bound.key, policy: bound };
+    }
+    // Only the database can tell: one instance per user and claims, its rows judged by
+    // PostgreSQL's verdict on each routed row (a row without one is not shown).
+    const key = databaseKey(identity);
+    const table = collection.table.qualified;
+    const verdicts = this.verdicts;
+    return {
+      key,
+      policy: { key, visible: (row) => verdicts?.visible(table, key, row) === true, alternatives: null },
+    };
+  }
+}
+
+/** Subscribers whose rows PostgreSQL judges alike: the same user with the same claims (token times aside). */
+export function databaseKey(identity: Identity): string {
+  const { exp: _exp, iat: _iat, nbf: _nbf, jti: _jti, ...claims } = identity.claims;
+  return JSON.stringify([identity.userId, sortKeys(claims)]);
 }
 
 function bindOrThrow(bind: () => BoundFilter): BoundFilter {

@@ -25,38 +25,42 @@ interface TableIndex<T> {
 
 export class RoutingIndex<T extends Routable> {
   private readonly tables = new Map<string, TableIndex<T>>();
-  private readonly slot = new Map<T, { column: string; key: string } | null>();
+  private readonly slots = new Map<T, Array<{ column: string; key: string }> | null>();
 
   add(instance: T): void {
     const t = this.tableIndex(instance.table.qualified);
-    const eq = instance.bound.equalities()[0] ?? null;
-    this.slot.set(instance, eq);
-    if (!eq) {
+    const slots = slotsOf(instance.bound);
+    this.slots.set(instance, slots);
+    if (!slots) {
       t.scan.add(instance);
       return;
     }
-    const typeOid = instance.table.columns.find((c) => c.name === eq.column)?.typeOid ?? 25;
-    let col = t.byColumn.get(eq.column);
-    if (!col) t.byColumn.set(eq.column, (col = { typeOid, values: new Map() }));
-    let set = col.values.get(eq.key);
-    if (!set) col.values.set(eq.key, (set = new Set()));
-    set.add(instance);
+    for (const eq of slots) {
+      const typeOid = instance.table.columns.find((c) => c.name === eq.column)?.typeOid ?? 25;
+      let col = t.byColumn.get(eq.column);
+      if (!col) t.byColumn.set(eq.column, (col = { typeOid, values: new Map() }));
+      let set = col.values.get(eq.key);
+      if (!set) col.values.set(eq.key, (set = new Set()));
+      set.add(instance);
+    }
   }
 
   remove(instance: T): void {
     const t = this.tables.get(instance.table.qualified);
-    const eq = this.slot.get(instance);
-    this.slot.delete(instance);
+    const slots = this.slots.get(instance);
+    this.slots.delete(instance);
     if (!t) return;
-    if (!eq) {
+    if (!slots) {
       t.scan.delete(instance);
       return;
     }
-    const col = t.byColumn.get(eq.column);
-    const set = col?.values.get(eq.key);
-    set?.delete(instance);
-    if (set && set.size === 0) col?.values.delete(eq.key);
-    if (col && col.values.size === 0) t.byColumn.delete(eq.column);
+    for (const eq of slots) {
+      const col = t.byColumn.get(eq.column);
+      const set = col?.values.get(eq.key);
+      set?.delete(instance);
+      if (set && set.size === 0) col?.values.delete(eq.key);
+      if (col && col.values.size === 0) t.byColumn.delete(eq.column);
+    }
   }
 
   /** Every instance on `table`, for TRUNCATE and resync decisions. */
@@ -90,4 +94,18 @@ export class RoutingIndex<T extends Routable> {
     if (!t) this.tables.set(name, (t = { byColumn: new Map(), scan: new Set() }));
     return t;
   }
+}
+
+/**
+ * Where an instance is indexed: its first equality; else every alternative (a matching row has one
+ * of them); else nowhere, and it is scanned. An instance that can match no row is scanned too, so
+ * TRUNCATE and resets still find it.
+ */
+function slotsOf(bound: BoundFilter): Array<{ column: string; key: string }> | null {
+  const eq = bound.equalities()[0];
+  if (eq) return [eq];
+  const alts = bound.alternatives?.() ?? null;
+  if (!alts || alts.length === 0) return null;
+  const unique = new Map(alts.map((a) => [JSON.stringify([a.column, a.key]), a]));
+  return [...unique.values()];
 }

@@ -36,6 +36,8 @@ import { RoutingIndex } from './routing-index.ts';
 import { tableResets } from './table-resets.ts';
 import { mutationRefs, parseOriginTag, type OriginTag } from '../writes/origin-tag.ts';
 import { RouterStats } from './router-stats.ts';
+import { RlsGate } from './rls-gate.ts';
+import { RowVerdicts } from '../rls/row-verdicts.ts';
 import { AccessWatches, loses } from './access-watches.ts';
 import { sendRevocation } from './revoke-rows.ts';
 import type { Identity } from '../auth/token-verifier.ts';
@@ -58,7 +60,13 @@ export interface RouterOptions {
   maxSubscriptionsPerConnection: number;
   /** How user queries run (role for RLS). */
   db: DbSessionOptions;
+  /** PostgreSQL's verdicts for policies it alone can check (shared with the registry's bound policies). */
+  verdicts?: RowVerdicts;
+  /** Transactions waiting for those verdicts before the rest is routed; past it, those subscriptions refresh. */
+  maxPendingTransactions?: number;
 }
+
+type BusEvent = { kind: 'tx'; tx: CapturedTransaction } | { kind: 'epoch'; epoch: StreamEpoch };
 
 interface Admitted {
   instance: CollectionInstance;
@@ -86,9 +94,17 @@ export class SyncRouter implements BusConsumer {
   private readonly instanceTables = (id: number): string | undefined => this.instanceTable.get(id);
   private readonly instanceTable = new Map<number, string>();
 
+  /** Bus events waiting behind a database RLS check, in stream order. */
+  private readonly pending: BusEvent[] = [];
+  private draining = false;
+  private readonly gate: RlsGate;
+  private readonly verdicts: RowVerdicts;
+
   constructor(private readonly options: RouterOptions) {
     this.log = new TransactionLog(options.log);
     this.perUser = options.db.role !== undefined;
+    this.verdicts = options.verdicts ?? new RowVerdicts();
+    this.gate = new RlsGate(options.registry, options.pool, options.db.role, this.verdicts, options.logger);
     this.handoff = {
       pool: options.pool,
       db: options.db,
@@ -126,6 +142,77 @@ export class SyncRouter implements BusConsumer {
   // ── bus side ────────────────────────────────────────────────────────────
 
   onEpoch(e: StreamEpoch): void {
+    this.enqueue({ kind: 'epoch', epoch: e });
+  }
+
+  onTransaction(tx: CapturedTransaction): void {
+    this.enqueue({ kind: 'tx', tx });
+  }
+
+  /** Database RLS checks a transaction waits for (one per table and distinct claims). */
+  get rlsQueries(): number {
+    return this.gate.queries;
+  }
+
+  /**
+   * Stream order is kept: an event waits while an earlier one waits for the
+   * database's RLS verdicts. With nothing to check (compiled or no policies),
+   * routing stays synchronous and costs nothing extra.
+   */
+  private enqueue(e: BusEvent): void {
+    if (this.pending.length === 0 && !this.needsCheck(e)) return this.apply(e);
+    this.pending.push(e);
+    if (this.pending.length > (this.options.maxPendingTransactions ?? 1_000)) {
+      // The database cannot keep up: its subscriptions refresh instead of growing this queue.
+      for (const t of this.gateTables()) for (const i of this.index.allFor(t)) this.resyncInstance(i, 'rls-recheck');
+    }
+    if (!this.draining) void this.drain();
+  }
+
+  private needsCheck(e: BusEvent): boolean {
+    return e.kind === 'tx' && this.gate.active && this.gate.needs(e.tx, (t) => this.index.allFor(t)) !== null;
+  }
+
+  private gateTables(): string[] {
+    return this.options.registry
+      .tables()
+      .map((t) => t.qualified)
+      .filter((t) => this.gate.isDatabaseChecked(t));
+  }
+
+  private async drain(): Promise<void> {
+    this.draining = true;
+    try {
+      while (this.pending.length > 0) {
+        const e = this.pending[0] as BusEvent;
+        const needed = e.kind === 'tx' ? this.gate.needs(e.tx, (t) => this.index.allFor(t)) : null;
+        if (needed && e.kind === 'tx') {
+          try {
+            await this.gate.check(e.tx, needed);
+          } catch {
+            // Without verdicts their rows cannot be judged: those subscriptions refresh (diff sync, under RLS).
+            this.verdicts.clear();
+            for (const byKey of needed.values()) for (const i of byKey.values()) this.resyncInstance(i, 'rls-recheck');
+          }
+        }
+        this.pending.shift();
+        try {
+          this.apply(e);
+        } finally {
+          this.verdicts.clear();
+        }
+      }
+    } finally {
+      this.draining = false;
+    }
+  }
+
+  private apply(e: BusEvent): void {
+    if (e.kind === 'epoch') this.applyEpoch(e.epoch);
+    else this.route(e.tx);
+  }
+
+  private applyEpoch(e: StreamEpoch): void {
     const previous = this.epoch;
     this.epoch = e.epoch;
     this.log.reset(e.floor);
@@ -134,7 +221,7 @@ export class SyncRouter implements BusConsumer {
     for (const instance of [...this.instances.values()]) this.resyncInstance(instance, 'slot-recreated');
   }
 
-  onTransaction(tx: CapturedTransaction): void {
+  private route(tx: CapturedTransaction): void {
     const t0 = performance.now();
     const previousHead = this.log.head;
     this.log.append(tx);
@@ -144,6 +231,14 @@ export class SyncRouter implements BusConsumer {
     // Access first: a transaction that removes a user from a chat must not also
     // deliver that chat's new messages to them.
     for (const s of this.watches.revokedBy(tx)) this.revoke(s.conn, s.subId, previousHead);
+
+    // A table a database-checked policy reads changed: who may see what is unknown row by row.
+    for (const table of this.gate.recheckedBy(tx)) {
+      for (const instance of this.index.allFor(table)) {
+        instance.snapshot?.invalidate();
+        this.resyncSubscribers(instance, 'rls-recheck');
+      }
+    }
 
     // Live subscribers of those tables resync, and snapshots in flight start over
     // (whether the query saw the truncate or the new shape is not worth reasoning about).
@@ -237,6 +332,15 @@ export class SyncRouter implements BusConsumer {
       onAdmitted?.(c.sub.id);
       if (r.after === null) this.joinSnapshot(r.instance, r.subscriber);
       else resuming.push(r as Resuming);
+    }
+    // Missed changes of a database-checked table have no verdicts to replay with: refresh instead.
+    for (const r of [...resuming]) {
+      const table = r.instance.collection.table.qualified;
+      if (this.gate.isDatabaseChecked(table) && this.gate.touchedSince(table, this.log.since(r.after))) {
+        resuming.splice(resuming.indexOf(r), 1);
+        conn.resync({ subscription: r.subscriber.subId, reason: 'rls-recheck' });
+        this.unsubscribe(conn, r.subscriber.subId);
+      }
     }
     if (resuming.length === 0) return;
     const { active, messages } = replayLog(conn, resuming, this.log, this.epoch as string, (r, reason) => {
@@ -412,7 +516,13 @@ export class SyncRouter implements BusConsumer {
     const table = instance.collection.table.qualified;
     for (const tx of this.log.since(since)) {
       const changes: InstanceChange[] = [];
-      for (const c of tx.changes) if (c.table === table) changesFor(instance, c, changes);
+      for (const c of tx.changes) {
+        if (c.table !== table) continue;
+        // A row inserted since was never the client's, whatever its visibility (its verdict is gone).
+        if (c.op === 'insert' && c.row)
+          changes.push({ op: 'insert', key: instance.collection.keyOf(c.row), row: null, version: 0 });
+        else changesFor(instance, c, changes);
+      }
       for (const c of changes) if (!first.has(c.key)) first.set(c.key, c.op);
     }
     return first;

@@ -33,6 +33,11 @@ export interface BoundFilter {
   matches(row: Record<string, unknown>): boolean;
   /** Pairs a row must satisfy to match: `valueKey(type, row[column]) === key`. May hold several per column. */
   equalities(): Array<{ column: string; key: string }>;
+  /**
+   * When there is no single equality: pairs of which a matching row must satisfy at least one
+   * (an OR of equalities, or an RLS policy's); null when unknown.
+   */
+  alternatives?(): Array<{ column: string; key: string }> | null;
 }
 
 type Ref = { kind: 'const'; value: BoundValue } | { kind: 'param' | 'claim'; name: string };
