@@ -115,8 +115,7 @@ class Parser {
       if (this.keyword('any') || this.peekKeyword('all')) {
         const all = this.keyword('all');
         this.expect('(');
-        if (!this.keyword('array')) throw new PolicyUnsupported('ANY/ALL over something other than ARRAY[…]');
-        const list = this.list('[', ']');
+        const list = this.arrayList();
         this.expect(')');
         return this.anyNode(op, all, left, list);
       }
@@ -134,6 +133,25 @@ class Parser {
       return this.anyNode(negated ? '<>' : '=', negated, left, list);
     }
     return left;
+  }
+
+  /** `ARRAY[…]`, maybe parenthesised and cast as a whole (`(ARRAY['a'::varchar])::text[]`). */
+  private arrayList(): Pre[] {
+    let items: Pre[];
+    if (this.punct('(')) {
+      items = this.arrayList();
+      this.expect(')');
+    } else {
+      if (!this.keyword('array')) throw new PolicyUnsupported('ANY/ALL over something other than ARRAY[…]');
+      items = this.list('[', ']');
+    }
+    while (this.punct('::')) {
+      const name = this.typeName();
+      this.expect('[');
+      this.expect(']');
+      items = items.map((x) => this.castTo(x, name));
+    }
+    return items;
   }
 
   private list(open: '(' | '[', close: ')' | ']'): Pre[] {
@@ -155,8 +173,10 @@ class Parser {
       if (t?.t !== 'op' || (t.v !== '->' && t.v !== '->>')) return e;
       this.i++;
       const key = this.cast();
-      if (e.k !== 'json' || key.k !== 'text') throw new PolicyUnsupported('JSON operators other than on the claims');
-      e = t.v === '->' ? { ...e, path: [...e.path, key.v] } : { k: 'claim', path: [...e.path, key.v], jsonb: e.jsonb };
+      const name = key.k === 'text' ? key.v : key.k === 'const' && key.type === 'text' ? key.v : null;
+      if (e.k !== 'json' || typeof name !== 'string')
+        throw new PolicyUnsupported('JSON operators other than on the claims');
+      e = t.v === '->' ? { ...e, path: [...e.path, name] } : { k: 'claim', path: [...e.path, name], jsonb: e.jsonb };
     }
   }
 
