@@ -215,3 +215,76 @@ describe('what RLS costs', () => {
     expect(of('messages_everything')?.policies?.[0]?.reason).toBe('EXISTS');
   });
 });
+
+describe('policy changes at run time', () => {
+  it('ALTER POLICY, DROP POLICY and DISABLE ROW LEVEL SECURITY while clients are subscribed: they converge to the new rules', async () => {
+    const expected = async (user: string) => {
+      const c = await db.pool.connect();
+      try {
+        await c.query('BEGIN');
+        await c.query(`SELECT set_config('request.jwt.claims', $1, true)`, [
+          JSON.stringify({ sub: user, app_role: 'customer' }),
+        ]);
+        await c.query('SET LOCAL ROLE dispatch_user');
+        const r = await c.query<{ id: string }>(`SELECT id FROM "order"`);
+        await c.query('COMMIT');
+        return new Set(r.rows.map((x) => x.id));
+      } finally {
+        c.release();
+      }
+    };
+    const w = watchedClient(
+      server.url,
+      [{ id: 'all', collection: 'orders_everything' }],
+      () => as(alice, 'customer'),
+      'ws',
+    );
+    const sub = w.subs['all'];
+    if (!sub) throw new Error('no subscription');
+    const converged = (what: string) =>
+      eventually(
+        async () => {
+          const want = await expected(alice);
+          const have = new Set(sub.rows().map((r) => String(r['id'])));
+          return want.size === have.size && [...want].every((k) => have.has(k));
+        },
+        15_000,
+        what,
+      );
+    try {
+      await sub.ready();
+      await converged('initial');
+      const initial = sub.rows().length;
+      expect(initial).toBeGreaterThan(0);
+
+      // Customers now see every order of theirs and Bob's (a wider rule), then only pending ones.
+      await db.query(
+        `ALTER POLICY order_as_customer ON "order" USING (customer_id::text = app_user_id() OR customer_id = '${bob}'::uuid)`,
+      );
+      await converged('after widening ALTER POLICY');
+      expect(sub.rows().some((r) => r['customer_id'] === bob)).toBe(true);
+      await db.query(
+        `ALTER POLICY order_as_customer ON "order" USING (customer_id::text = app_user_id() AND status = 'pending')`,
+      );
+      await converged('after narrowing ALTER POLICY');
+      expect(sub.rows().every((r) => r['status'] === 'pending')).toBe(true);
+
+      await db.query(`DROP POLICY order_as_customer ON "order"`);
+      await converged('after DROP POLICY');
+      expect(sub.rows()).toEqual([]);
+
+      // Live changes follow the new rules too.
+      const id = await newOrder(alice, 'after drop');
+      await db.query(`ALTER TABLE "order" DISABLE ROW LEVEL SECURITY`);
+      await converged('after DISABLE ROW LEVEL SECURITY');
+      expect(sub.rows().some((r) => r['id'] === id)).toBe(true);
+      expect(sub.rows().some((r) => r['customer_id'] === bob)).toBe(true);
+    } finally {
+      await db.query(`ALTER TABLE "order" ENABLE ROW LEVEL SECURITY`);
+      await db
+        .query(`CREATE POLICY order_as_customer ON "order" FOR SELECT USING (customer_id::text = app_user_id())`)
+        .catch(() => db.query(`ALTER POLICY order_as_customer ON "order" USING (customer_id::text = app_user_id())`));
+      await w.client.close();
+    }
+  });
+});

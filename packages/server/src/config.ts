@@ -97,6 +97,12 @@ export interface SynclineLimits {
   requestTimeoutMs: number;
   /** Longest value one field of a write may hold: `BAD_REQUEST` naming op and field. Default 16 KiB. */
   maxWriteValueBytes: number;
+  /**
+   * With `db.role`: how often RLS policies are re-read from the catalog, ms. Changes made
+   * through SQL reach the stream at once when the event trigger could be installed (a
+   * superuser); this interval is the fallback and catches function bodies. Default 10 s.
+   */
+  policyCheckMs: number;
 }
 
 export const DEFAULT_LIMITS: SynclineLimits = {
@@ -121,4 +127,5 @@ export const DEFAULT_LIMITS: SynclineLimits = {
   headersTimeoutMs: 10_000,
   requestTimeoutMs: 30_000,
   maxWriteValueBytes: 16 * 1024,
+  policyCheckMs: 10_000,
 };

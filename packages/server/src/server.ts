@@ -31,6 +31,8 @@ import { loadTablePolicies } from './rls/load-policies.ts';
 import { policySummary } from './rls/policy-summary.ts';
 import { RowVerdicts } from './rls/row-verdicts.ts';
 import { answerFilter } from './rls/answer-rows.ts';
+import { installPolicyTrigger } from './setup/policy-trigger.ts';
+import { changedPolicies } from './rls/changed-policies.ts';
 
 export interface SynclineServer {
   url: string;
@@ -59,10 +61,28 @@ export async function startSyncline(options: SynclineOptions): Promise<SynclineS
     await installSyncline(pool, publication, CollectionRegistry.tablesOf(options.collections));
     const registry = await CollectionRegistry.load(pool, options.collections);
     const verdicts = new RowVerdicts();
+    let policyTrigger = false;
+    let reloadPolicies: (() => Promise<Set<string>>) | undefined;
     if (db.role !== undefined) {
-      const policies = await loadTablePolicies(pool, db.role, registry.tables());
+      const role = db.role;
+      const policies = await loadTablePolicies(pool, role, registry.tables());
       registry.usePolicies(policies, verdicts);
       for (const p of policies.values()) logger.info(policySummary(p), 'row-level security');
+      policyTrigger = await installPolicyTrigger(pool);
+      if (!policyTrigger)
+        logger.warn(
+          { everyMs: limits.policyCheckMs },
+          'cannot create the policy event trigger (needs a superuser): policy changes are found by re-reading the catalog',
+        );
+      reloadPolicies = async () => {
+        const next = await loadTablePolicies(pool, role, registry.tables());
+        const changed = changedPolicies(registry, next);
+        if (changed.size > 0) {
+          registry.usePolicies(next, verdicts);
+          for (const t of changed) logger.info(policySummary(next.get(t)), 'row-level security changed');
+        }
+        return changed;
+      };
     }
     const writers = await Writers.load(pool, options.writes ?? {});
     const mutators = new Map((options.mutators ?? []).map((m) => [m.name, m]));
@@ -79,7 +99,13 @@ export async function startSyncline(options: SynclineOptions): Promise<SynclineS
       maxSubscriptionsPerConnection: limits.maxSubscriptionsPerConnection,
       db,
       verdicts,
+      ...(reloadPolicies ? { reloadPolicies } : {}),
     });
+    // The event trigger puts policy changes in stream order; this catches what it cannot see
+    // (no superuser to create it, a function body changed by CREATE OR REPLACE elsewhere).
+    const policyTimer =
+      db.role !== undefined ? setInterval(() => router.policiesMayHaveChanged(), limits.policyCheckMs) : null;
+    policyTimer?.unref();
     bus.subscribe(router);
     const capture = new CaptureService({
       connectionString: options.databaseUrl,
@@ -205,6 +231,7 @@ export async function startSyncline(options: SynclineOptions): Promise<SynclineS
         wss.close();
         server.closeAllConnections();
         await closed;
+        if (policyTimer) clearInterval(policyTimer);
         await capture.stop();
         await pool.end();
       },

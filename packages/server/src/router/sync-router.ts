@@ -38,6 +38,7 @@ import { mutationRefs, parseOriginTag, type OriginTag } from '../writes/origin-t
 import { RouterStats } from './router-stats.ts';
 import { RlsGate } from './rls-gate.ts';
 import { RowVerdicts } from '../rls/row-verdicts.ts';
+import { POLICY_MESSAGE_PREFIX } from '../setup/policy-trigger.ts';
 import { AccessWatches, loses } from './access-watches.ts';
 import { sendRevocation } from './revoke-rows.ts';
 import type { Identity } from '../auth/token-verifier.ts';
@@ -64,9 +65,15 @@ export interface RouterOptions {
   verdicts?: RowVerdicts;
   /** Transactions waiting for those verdicts before the rest is routed; past it, those subscriptions refresh. */
   maxPendingTransactions?: number;
+  /** Re-reads RLS policies; resolves with the tables whose policies changed. */
+  reloadPolicies?: () => Promise<Set<string>>;
 }
 
-type BusEvent = { kind: 'tx'; tx: CapturedTransaction } | { kind: 'epoch'; epoch: StreamEpoch };
+type BusEvent =
+  | { kind: 'tx'; tx: CapturedTransaction }
+  | { kind: 'epoch'; epoch: StreamEpoch }
+  /** Policies may have changed (found by the periodic check): reload, then refresh what changed. */
+  | { kind: 'policy' };
 
 interface Admitted {
   instance: CollectionInstance;
@@ -97,14 +104,14 @@ export class SyncRouter implements BusConsumer {
   /** Bus events waiting behind a database RLS check, in stream order. */
   private readonly pending: BusEvent[] = [];
   private draining = false;
-  private readonly gate: RlsGate;
+  private gate: RlsGate;
   private readonly verdicts: RowVerdicts;
 
   constructor(private readonly options: RouterOptions) {
     this.log = new TransactionLog(options.log);
     this.perUser = options.db.role !== undefined;
     this.verdicts = options.verdicts ?? new RowVerdicts();
-    this.gate = new RlsGate(options.registry, options.pool, options.db.role, this.verdicts, options.logger);
+    this.gate = this.newGate();
     this.handoff = {
       pool: options.pool,
       db: options.db,
@@ -169,8 +176,40 @@ export class SyncRouter implements BusConsumer {
     if (!this.draining) void this.drain();
   }
 
+  /** Policies may have changed outside the stream: handled in order with it, like a policy transaction. */
+  policiesMayHaveChanged(): void {
+    this.enqueue({ kind: 'policy' });
+  }
+
   private needsCheck(e: BusEvent): boolean {
-    return e.kind === 'tx' && this.gate.active && this.gate.needs(e.tx, (t) => this.index.allFor(t)) !== null;
+    if (e.kind === 'policy') return true;
+    if (e.kind !== 'tx') return false;
+    if (this.changesPolicies(e.tx)) return true;
+    return this.gate.active && this.gate.needs(e.tx, (t) => this.index.allFor(t)) !== null;
+  }
+
+  private changesPolicies(tx: CapturedTransaction): boolean {
+    return this.options.reloadPolicies !== undefined && tx.origins.some((o) => o.prefix === POLICY_MESSAGE_PREFIX);
+  }
+
+  /**
+   * Re-reads the policies before anything after their change is routed; every
+   * subscription of a table whose policies changed refreshes by differential sync.
+   */
+  private async reloadPolicies(): Promise<Set<string>> {
+    try {
+      const changed = (await this.options.reloadPolicies?.()) ?? new Set<string>();
+      if (changed.size > 0) this.gate = this.newGate();
+      return changed;
+    } catch (err) {
+      this.options.logger.error({ err }, 'could not re-read row-level security policies');
+      return new Set();
+    }
+  }
+
+  private newGate(): RlsGate {
+    const o = this.options;
+    return new RlsGate(o.registry, o.pool, o.db.role, this.verdicts, o.logger);
   }
 
   private gateTables(): string[] {
@@ -185,6 +224,8 @@ export class SyncRouter implements BusConsumer {
     try {
       while (this.pending.length > 0) {
         const e = this.pending[0] as BusEvent;
+        const policyChange = e.kind === 'policy' || (e.kind === 'tx' && this.changesPolicies(e.tx));
+        const changedTables = policyChange ? await this.reloadPolicies() : new Set<string>();
         const needed = e.kind === 'tx' ? this.gate.needs(e.tx, (t) => this.index.allFor(t)) : null;
         if (needed && e.kind === 'tx') {
           try {
@@ -201,6 +242,8 @@ export class SyncRouter implements BusConsumer {
         } finally {
           this.verdicts.clear();
         }
+        for (const table of changedTables)
+          for (const instance of this.index.allFor(table)) this.resyncInstance(instance, 'rls-recheck');
       }
     } finally {
       this.draining = false;
@@ -209,7 +252,7 @@ export class SyncRouter implements BusConsumer {
 
   private apply(e: BusEvent): void {
     if (e.kind === 'epoch') this.applyEpoch(e.epoch);
-    else this.route(e.tx);
+    else if (e.kind === 'tx') this.route(e.tx);
   }
 
   private applyEpoch(e: StreamEpoch): void {
