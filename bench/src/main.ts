@@ -6,6 +6,8 @@ import { connectionsUsage, runConnections } from './connections.ts';
 import { latencyUsage, runLatency } from './latency.ts';
 import { reconnectUsage, runReconnect } from './reconnect.ts';
 import { runTraffic, trafficUsage } from './traffic.ts';
+import { routingUsage, runRouting } from './routing.ts';
+import { rlsUsage, runRls } from './rls.ts';
 import { UsageError } from './usage-error.ts';
 
 interface Benchmark {
@@ -18,6 +20,8 @@ const benchmarks: Record<string, Benchmark> = {
   connections: { usage: connectionsUsage, run: runConnections },
   traffic: { usage: trafficUsage, run: runTraffic },
   reconnect: { usage: reconnectUsage, run: runReconnect },
+  routing: { usage: routingUsage, run: runRouting },
+  rls: { usage: rlsUsage, run: runRls },
 };
 
 function usage(): string {

@@ -42,6 +42,11 @@ export class CollectionRegistry {
   static async load(pool: pg.Pool, defs: CollectionDefinition[]): Promise<CollectionRegistry> {
     const tables = new Map<string, TableInfo>();
     for (const q of CollectionRegistry.tablesOf(defs)) tables.set(q, await loadTableInfo(pool, q));
+    return CollectionRegistry.fromTables(defs, tables);
+  }
+
+  /** From table descriptions already read (benchmarks and tests of the router alone). */
+  static fromTables(defs: CollectionDefinition[], tables: ReadonlyMap<string, TableInfo>): CollectionRegistry {
     const table = (name: string) => tables.get(splitTable(name).qualified) as TableInfo;
     return new CollectionRegistry(defs.map((d) => new Collection(d, table(d.table), tables)));
   }
