@@ -1,8 +1,11 @@
 /**
- * Row-Level Security for the demo (seed 000's policies). Syncline runs snapshot,
- * access and differential-sync queries as role `dispatch_user` with the caller's
- * JWT claims in `request.jwt.claims`, so these policies hold even where a
- * collection's filter is broader. Idempotent.
+ * Row-Level Security for the demo (seed 000's policies). Syncline reads them for
+ * role `dispatch_user` and applies them on every path a row takes — snapshots and
+ * differential sync run under the role with the caller's claims in
+ * `request.jwt.claims`; live changes and replay use the same policies, compiled
+ * (orders, chats, notifications, users) or checked by PostgreSQL (chat messages:
+ * an EXISTS over chat membership) — so they hold even where a collection's filter
+ * is broader. Idempotent.
  */
 export const DEMO_ROLE = 'dispatch_user';
 

@@ -38,9 +38,9 @@ export interface CollectionDefinition {
   /** Who may subscribe; omitted: any authenticated user (rows still limited by the filter and RLS). */
   access?: AccessRule;
   /**
-   * The rows depend only on the filter, never on who asks, so all users with equal
-   * params share one instance. Leave false (the default) when RLS policies narrow
-   * rows per user: each user then gets their own snapshot under their claims.
+   * No longer needed, and ignored: with `db.role` Syncline reads the table's RLS policies
+   * and shares an instance between exactly the subscribers whose bound policies agree
+   * (see docs/configuration.md, "Row-level security"). Kept so existing configs load.
    */
   shared?: boolean;
 }
