@@ -9,16 +9,16 @@
  *   - /v1/collections says which policies compiled.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { SynclineServer } from '@syncline/server';
+import { defineMutator, type SynclineServer } from '@syncline/server';
 import { startDemoTestServer } from './testing/demo-test-server.ts';
 import { TRANSPORTS, openStream, type StreamReader } from '../../../packages/server/test/stream-reader.ts';
 import type { TestDatabase } from '../../../packages/server/test/test-database.ts';
 import { testToken } from '../../../packages/server/test/test-token.ts';
 import { stateOf } from '../../../packages/server/test/replay-state.ts';
-import { SseReader, eventsUrl } from '../../../packages/server/test/sse-reader.ts';
 import { eventually, watchedClient } from '../../../packages/server/test/client-harness.ts';
 import { demoCollections } from './collections.ts';
 import { DEMO_USERS } from './seed.ts';
+import { demoMutators } from './mutators.ts';
 
 const { alice, bob, dmitri, olga } = DEMO_USERS;
 const as = (user: string, role: string) => testToken(user, { app_role: role });
@@ -33,6 +33,18 @@ beforeAll(async () => {
       ...demoCollections,
       { name: 'orders_everything', table: 'order' },
       { name: 'messages_everything', table: 'chat_message' },
+    ],
+    mutators: [
+      ...demoMutators,
+      // Writes as the server: a note for the caller and one for Bob, both returned by tx.write.
+      defineMutator('test.notifyBoth', async (tx, _args, user) => {
+        for (const userId of [user.userId, bob])
+          await tx.write({
+            type: 'insert',
+            table: 'notification',
+            row: { user_id: userId, kind: 'test', body: 'both' },
+          });
+      }),
     ],
   }));
 });
@@ -91,11 +103,15 @@ describe.each(TRANSPORTS)('RLS on the live stream over %s', (transport) => {
   });
 });
 
-describe('RLS on resume', () => {
+describe.each(TRANSPORTS)('RLS on resume over %s', (transport) => {
   it("replays none of Bob's rows to Alice from her cursor", async () => {
     const token = as(alice, 'customer');
-    const first = new SseReader(
-      eventsUrl(server.url, 'alice-resume', [{ id: 'all', collection: 'orders_everything' }], { token }),
+    const first = openStream(
+      transport,
+      server.url,
+      `alice-resume-${transport}`,
+      [{ id: 'all', collection: 'orders_everything' }],
+      token,
     );
     await first.until(done('all'));
     const marker = await newOrder(alice, 'marker 1');
@@ -107,8 +123,12 @@ describe('RLS on resume', () => {
     await db.query(`UPDATE "order" SET customer_id = $2 WHERE id = $1`, [marker, bob]); // hers leaves her
     const back = await newOrder(alice, 'marker 2');
 
-    const second = new SseReader(
-      eventsUrl(server.url, 'alice-resume', [{ id: 'all', collection: 'orders_everything', cursor }], { token }),
+    const second = openStream(
+      transport,
+      server.url,
+      `alice-resume-${transport}`,
+      [{ id: 'all', collection: 'orders_everything', cursor }],
+      token,
     );
     await second.until((x) => x.of('changes').some((e) => JSON.stringify(e.data).includes(back)), 10_000, 'replay');
     expect(second.of('snapshot')).toEqual([]);
@@ -190,6 +210,33 @@ describe('RLS checked by PostgreSQL (EXISTS over chat membership)', () => {
     } finally {
       await w.client.close();
     }
+  });
+});
+
+describe('RLS on mutation answers', () => {
+  it('leaves rows the caller may not read out of the answer; they still reach the user who may', async () => {
+    const bobStream = openStream(
+      'ws',
+      server.url,
+      'bob-notes',
+      [{ id: 'n', collection: 'user_notifications' }],
+      as(bob, 'customer'),
+    );
+    await bobStream.until(done('n'));
+    const res = await fetch(new URL('/v1/mutate', server.url), {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${as(alice, 'customer')}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ clientId: 'alice-notes', mutationId: 1, mutator: 'test.notifyBoth' }),
+    });
+    const body = (await res.json()) as { ok: boolean; rows: Array<{ table: string; row: { user_id: string } | null }> };
+    expect(res.status).toBe(200);
+    expect(body.rows.map((r) => r.row?.user_id)).toEqual([alice]);
+    await bobStream.until(
+      (x) => x.of('changes').some((e) => JSON.stringify(e.data).includes('"both"')),
+      10_000,
+      'bob gets his',
+    );
+    bobStream.close();
   });
 });
 

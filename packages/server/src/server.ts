@@ -103,8 +103,22 @@ export async function startSyncline(options: SynclineOptions): Promise<SynclineS
     });
     // The event trigger puts policy changes in stream order; this catches what it cannot see
     // (no superuser to create it, a function body changed by CREATE OR REPLACE elsewhere).
+    // The check reads the catalog beside the stream; only a change found stops routing for the reload.
+    const checkPolicies = async () => {
+      if (db.role === undefined) return;
+      const next = await loadTablePolicies(pool, db.role, registry.tables());
+      if (changedPolicies(registry, next).size > 0) router.policiesMayHaveChanged();
+    };
     const policyTimer =
-      db.role !== undefined ? setInterval(() => router.policiesMayHaveChanged(), limits.policyCheckMs) : null;
+      db.role !== undefined
+        ? setInterval(
+            () =>
+              void checkPolicies().catch((err: unknown) =>
+                logger.warn({ err }, 'could not re-read row-level security policies'),
+              ),
+            limits.policyCheckMs,
+          )
+        : null;
     policyTimer?.unref();
     bus.subscribe(router);
     const capture = new CaptureService({
