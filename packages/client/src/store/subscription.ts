@@ -129,7 +129,14 @@ export class Subscription<R extends Row = Row> implements SubscriptionHandle<R> 
   }
 
   apply(changes: readonly Change[], cursor: string): void {
-    this.store.apply(changes);
+    // Row versions only rise. A change older than the row we hold is one our state already went
+    // past: a differential-sync answer reflects the database as of its query, and the transactions
+    // replayed after its cursor may predate that; applying them would show an older row for a moment.
+    const current = changes.filter((c) => {
+      const had = this.store.get(c.key);
+      return had === undefined || c.version >= had.version;
+    });
+    this.store.apply(current.length === changes.length ? changes : current);
     this.currentCursor = cursor;
     for (const c of changes) {
       const awaited = this.ownAwaited.get(c.key);

@@ -7,7 +7,11 @@
  *                        └──── confirm(tx.lsn) ◄── bus.publish ◄──┘ (skipped if tx.lsn ≤ last: a resend)
  *
  * The slot's position is confirmed only after the bus has the transaction, so
- * a crash makes Postgres resend rather than lose. When Postgres goes away the
+ * a crash makes Postgres resend rather than lose. Transactions with nothing for
+ * Syncline (other tables, other applications' logical messages) are not
+ * published; the slot moves past them like past keepalives, and only after the
+ * range "nothing for Syncline since the last delivered transaction" is on
+ * record, so a restart can still resume cursors at that transaction. When Postgres goes away the
  * loop reconnects with backoff; when the slot is gone it is recreated under a
  * new epoch (see slot-manager.ts).
  */
@@ -17,7 +21,7 @@ import type { Bus } from '../bus/bus.ts';
 import type { CapturedTransaction } from './captured-transaction.ts';
 import type { Lsn } from './lsn.ts';
 import { decodePgoutput } from './pgoutput-decoder.ts';
-import { prepareSlot } from './slot-manager.ts';
+import { prepareSlot, saveResumeRange } from './slot-manager.ts';
 import { ReplicationStream } from './replication-stream.ts';
 import type { AssemblerLimits } from './transaction-assembler.ts';
 import { TransactionAssembler } from './transaction-assembler.ts';
@@ -55,6 +59,13 @@ export class CaptureService {
   private connected = false;
   private lastError: string | null = null;
   private readonly assembler: TransactionAssembler;
+  /** The last transaction handed to the bus (or the resume floor): nothing for Syncline after it, up to what we confirm. */
+  private delivered: Lsn = 0n;
+  private recording = false;
+  private recordFailed = false;
+  private lastRecordAt = 0;
+  /** Transactions that had nothing for Syncline (not published). */
+  skipped = 0;
 
   constructor(private readonly options: CaptureOptions) {
     this.assembler = new TransactionAssembler(options.limits, (tx) => this.onTransaction(tx));
@@ -94,7 +105,8 @@ export class CaptureService {
         );
       this.epoch = slot.epoch;
       this.lastLsn = slot.confirmedLsn;
-      await this.options.bus.announceEpoch({ epoch: slot.epoch, floor: slot.confirmedLsn, reason });
+      this.delivered = slot.floorLsn;
+      await this.options.bus.announceEpoch({ epoch: slot.epoch, floor: slot.floorLsn, reason });
     }
     if (slot.confirmedLsn > this.lastLsn) this.lastLsn = slot.confirmedLsn;
   }
@@ -139,14 +151,13 @@ export class CaptureService {
         }
         this.assembler.push(decodePgoutput(payload));
       },
-      onKeepalive: (walEnd) => {
+      onKeepalive: (walEnd, replyRequested) => {
         this.connected = true;
         if (!seen) {
           seen = true;
           onFirstData();
         }
-        // Nothing open and nothing in flight: everything before walEnd is either handed over or not ours.
-        if (!this.assembler.inTransaction && this.pending === 0) stream.confirm(walEnd);
+        this.confirmQuiet(stream, walEnd, replyRequested);
       },
     });
     this.stream = stream;
@@ -159,10 +170,58 @@ export class CaptureService {
     }
   }
 
+  /**
+   * Moves the slot past WAL with nothing for Syncline (a keepalive, a skipped transaction): only with
+   * nothing open or in flight, at most once a second, and after recording that the range since the
+   * last delivered transaction holds nothing for Syncline.
+   */
+  private confirmQuiet(stream: ReplicationStream, position: Lsn, urgent = false): void {
+    if (this.assembler.inTransaction || this.pending > 0 || position <= stream.confirmedLsn) return;
+    if (urgent && (this.recording || this.recordFailed)) {
+      // Postgres is waiting for us (a shutdown waits for walsenders to be confirmed up to the end)
+      // and the record cannot be written: confirm without it. A restart then resumes cursors from
+      // this position only (the record no longer covers it), never across a gap.
+      stream.confirm(position);
+      return;
+    }
+    if (this.recording || Date.now() - this.lastRecordAt < 1_000) return;
+    this.recording = true;
+    this.lastRecordAt = Date.now();
+    saveResumeRange(this.options.pool, this.options.slot, this.delivered, position).then(
+      () => {
+        this.recording = false;
+        this.recordFailed = false;
+        stream.confirm(position); // a lower position than one confirmed since is ignored
+      },
+      (err: unknown) => {
+        this.recording = false;
+        this.recordFailed = true;
+        this.options.logger.warn({ err }, 'could not record the resume range; the slot waits');
+      },
+    );
+  }
+
+  /** Nothing here for Syncline: no rows, no resets, no message of ours. */
+  private static isEmpty(tx: CapturedTransaction): boolean {
+    return (
+      tx.changes.length === 0 &&
+      tx.truncated.length === 0 &&
+      tx.schemaChanged.length === 0 &&
+      tx.oversizedTables === null &&
+      !tx.origins.some((o) => o.prefix === 'syncline' || o.prefix.startsWith('syncline.'))
+    );
+  }
+
   private onTransaction(tx: CapturedTransaction): void {
     // Postgres resends from the confirmed position after a reconnect; those we already have.
     if (tx.lsn <= this.lastLsn) return;
     this.lastLsn = tx.lsn;
+    if (CaptureService.isEmpty(tx)) {
+      // Other applications' transactions cost their decoding and nothing else: not in the log.
+      this.skipped++;
+      if (this.stream) this.confirmQuiet(this.stream, tx.lsn);
+      return;
+    }
     this.pending++;
     const stream = this.stream;
     this.publishing = this.publishing
@@ -170,6 +229,7 @@ export class CaptureService {
       .then(
         () => {
           this.pending--;
+          if (tx.lsn > this.delivered) this.delivered = tx.lsn;
           stream?.confirm(tx.lsn);
         },
         (err: unknown) => {

@@ -19,7 +19,7 @@ export interface ReplicationStreamOptions {
   publication: string;
   startLsn: Lsn;
   onData(payload: Buffer, walStart: Lsn): void;
-  onKeepalive(walEnd: Lsn): void;
+  onKeepalive(walEnd: Lsn, replyRequested: boolean): void;
   /** How often to report our position even when Postgres does not ask (must beat wal_sender_timeout). */
   statusIntervalMs?: number;
 }
@@ -112,7 +112,7 @@ export class ReplicationStream {
     } else if (kind === 0x6b /* k */) {
       const walEnd = chunk.readBigUInt64BE(1);
       const replyRequested = chunk[17] === 1;
-      this.options.onKeepalive(walEnd);
+      this.options.onKeepalive(walEnd, replyRequested);
       if (replyRequested) this.sendStatus(false);
     }
   }

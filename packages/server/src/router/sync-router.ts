@@ -65,6 +65,8 @@ export interface RouterOptions {
   verdicts?: RowVerdicts;
   /** Transactions waiting for those verdicts before the rest is routed; past it, those subscriptions refresh. */
   maxPendingTransactions?: number;
+  /** How long a subscribe with a cursor ahead of the stream waits for it before `resync` (cursor-ahead). Default 5 s. */
+  maxCursorWaitMs?: number;
   /** Re-reads RLS policies; resolves with the tables whose policies changed. */
   reloadPolicies?: () => Promise<Set<string>>;
 }
@@ -103,6 +105,8 @@ export class SyncRouter implements BusConsumer {
 
   /** Bus events waiting behind a database RLS check, in stream order. */
   private readonly pending: BusEvent[] = [];
+  /** Subscribes waiting for the stream to reach their cursor. */
+  private readonly headWaiters = new Set<{ lsn: bigint; resolve: () => void }>();
   private draining = false;
   private gate: RlsGate;
   private readonly verdicts: RowVerdicts;
@@ -337,6 +341,7 @@ export class SyncRouter implements BusConsumer {
         for (const f of [...(this.awaiting.get(`${tag.clientId}\u0000${id}`) ?? [])]) f(cursor);
     }
     this.stats.transaction(tx.changes.length, perConnection.size, cache.size, performance.now() - t0);
+    for (const w of [...this.headWaiters]) if (w.lsn <= tx.lsn) w.resolve();
   }
 
   // ── connection side ─────────────────────────────────────────────────────
@@ -354,6 +359,11 @@ export class SyncRouter implements BusConsumer {
     fallbackCursor?: string,
     onAdmitted?: (subId: string) => void,
   ): Promise<void> {
+    // A cursor from a later point of this stream (this node restarted and Postgres is still
+    // resending what it had delivered): wait for the stream to get there rather than resync.
+    const ahead = this.aheadOf([...subs.map((s) => s.cursor), fallbackCursor]);
+    if (ahead !== null) await this.whenHeadReaches(ahead, this.options.maxCursorWaitMs ?? 5_000);
+    if (conn.closed) return;
     const from = { epoch: this.epoch, lsn: this.log.head };
     const identity = conn.identity;
     const checked = await Promise.all(subs.map((sub) => this.authorize(conn, identity, sub)));
@@ -613,6 +623,32 @@ export class SyncRouter implements BusConsumer {
   }
 
   // ── internals ───────────────────────────────────────────────────────────
+
+  /** The furthest of these cursors that is of this epoch and ahead of the log; null if none. */
+  private aheadOf(cursors: Array<string | undefined>): bigint | null {
+    let max: bigint | null = null;
+    for (const text of cursors) {
+      const c = text === undefined ? null : decodeCursor(text);
+      if (c && c.epoch === this.epoch && c.lsn > this.log.head && (max === null || c.lsn > max)) max = c.lsn;
+    }
+    return max;
+  }
+
+  /** Resolves once the log's head reaches `lsn`, or after `ms` (bounded: one waiter per subscribe call). */
+  private whenHeadReaches(lsn: bigint, ms: number): Promise<void> {
+    if (this.log.head >= lsn) return Promise.resolve();
+    return new Promise((resolve) => {
+      const w = { lsn, resolve: () => {} };
+      const timer = setTimeout(() => w.resolve(), ms);
+      timer.unref();
+      w.resolve = () => {
+        clearTimeout(timer);
+        this.headWaiters.delete(w);
+        resolve();
+      };
+      this.headWaiters.add(w);
+    });
+  }
 
   private checkCursor(text: string): 'malformed' | ResyncReason | null {
     const c = decodeCursor(text);

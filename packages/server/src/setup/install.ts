@@ -17,6 +17,10 @@ CREATE TABLE IF NOT EXISTS syncline.slot_epochs (
   epoch text NOT NULL,
   created_at timestamptz NOT NULL DEFAULT now()
 );
+-- "No transaction for Syncline between resume_from and resume_through": written before the slot
+-- is confirmed past its last delivered transaction, so a restart can resume cursors from there.
+ALTER TABLE syncline.slot_epochs ADD COLUMN IF NOT EXISTS resume_from pg_lsn;
+ALTER TABLE syncline.slot_epochs ADD COLUMN IF NOT EXISTS resume_through pg_lsn;
 -- Idempotent writes: which user a client id belongs to, its last applied mutation,
 -- and the answers to its recent mutations (older ones are pruned as new ones land).
 CREATE TABLE IF NOT EXISTS syncline.clients (
