@@ -37,6 +37,16 @@ beforeAll(async () => {
     mutators: [
       ...demoMutators,
       // Writes as the server: a note for the caller and one for Bob, both returned by tx.write.
+      // A message into the caller's chat and one into another chat (database-checked policy).
+      defineMutator('test.messageBoth', async (tx, args) => {
+        const { mine, other } = args as { mine: string; other: string };
+        for (const chatId of [mine, other])
+          await tx.write({
+            type: 'insert',
+            table: 'chat_message',
+            row: { chat_id: chatId, author_id: dmitri, body: 'both' },
+          });
+      }),
       defineMutator('test.notifyBoth', async (tx, _args, user) => {
         for (const userId of [user.userId, bob])
           await tx.write({
@@ -237,6 +247,32 @@ describe('RLS on mutation answers', () => {
       'bob gets his',
     );
     bobStream.close();
+  });
+});
+
+describe('RLS on mutation answers, checked by PostgreSQL', () => {
+  it('leaves a message in a chat the caller is not in out of the answer, in the same transaction', async () => {
+    const mine = (await db.query<{ id: string }>(`SELECT id FROM chat WHERE driver_id = $1 LIMIT 1`, [dmitri])).rows[0]
+      ?.id;
+    const other = (
+      await db.query<{ id: string }>(
+        `SELECT id FROM chat WHERE driver_id IS DISTINCT FROM $1 AND customer_id <> $1 LIMIT 1`,
+        [dmitri],
+      )
+    ).rows[0]?.id;
+    const res = await fetch(new URL('/v1/mutate', server.url), {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${as(dmitri, 'driver')}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({
+        clientId: 'dmitri-msgs',
+        mutationId: 1,
+        mutator: 'test.messageBoth',
+        args: { mine, other },
+      }),
+    });
+    const body = (await res.json()) as { rows: Array<{ row: { chat_id: string } | null }> };
+    expect(res.status).toBe(200);
+    expect(body.rows.map((r) => r.row?.chat_id)).toEqual([mine]);
   });
 });
 

@@ -182,7 +182,7 @@ export async function startSyncline(options: SynclineOptions): Promise<SynclineS
         mutators,
         limits: { maxValueBytes: limits.maxWriteValueBytes },
         awaitCursor: (clientId, mutationId) => router.awaitCursor(clientId, mutationId),
-        visibleRows: answerFilter(registry, pool, db.role),
+        visibleRows: answerFilter(registry, db.role),
       },
       maxDiffSyncBodyBytes: limits.maxDiffSyncBodyBytes,
       headersTimeoutMs: limits.headersTimeoutMs,

@@ -30,6 +30,8 @@ export class CollectionRegistry {
   /** RLS per synced table under the configured role; empty without one. */
   private policies: ReadonlyMap<string, TablePolicy> = new Map();
   private verdicts: RowVerdicts | null = null;
+  /** Bumped whenever policies are replaced: a subscription resolved before must be resolved again. */
+  generation = 0;
 
   private constructor(collections: Collection[]) {
     for (const c of collections) {
@@ -79,6 +81,7 @@ export class CollectionRegistry {
 
   /** RLS under the configured role; `verdicts` holds PostgreSQL's answers for policies it alone checks. */
   usePolicies(policies: ReadonlyMap<string, TablePolicy>, verdicts: RowVerdicts): void {
+    this.generation++;
     this.policies = policies;
     this.verdicts = verdicts;
   }

@@ -8,27 +8,29 @@ import type pg from 'pg';
 import type { WrittenRow } from '@syncline/protocol';
 import type { Identity } from '../auth/token-verifier.ts';
 import type { CollectionRegistry } from '../collections/collection-registry.ts';
-import { visibleRows } from './database-check.ts';
+import { visibleRowsIn } from './database-check.ts';
 import { bindPolicy } from './table-policy.ts';
 
 export function answerFilter(
   registry: CollectionRegistry,
-  pool: pg.Pool,
   role: string | undefined,
-): (identity: Identity, rows: WrittenRow[]) => Promise<WrittenRow[]> {
-  return async (identity, rows) => {
+): (client: pg.PoolClient, identity: Identity, rows: WrittenRow[]) => Promise<WrittenRow[]> {
+  return async (client, identity, rows) => {
     if (role === undefined) return rows;
-    const out: WrittenRow[] = [];
-    for (const r of rows) {
-      const policy = registry.policyOf(r.table);
-      if (r.row === null || !policy || policy.mode === 'open') out.push(r);
-      else if (policy.mode === 'compiled') {
-        if (bindPolicy(policy.expr, identity.claims).visible(r.row)) out.push(r);
-      } else {
-        const info = registry.table(r.table);
-        if (info && (await visibleRows(pool, role, identity, info, policy.sql, [r.row])).size > 0) out.push(r);
-      }
+    // Database-checked tables: one query per table, in the mutation's own transaction.
+    const checked = new Map<string, Set<Record<string, unknown>>>();
+    for (const table of new Set(rows.map((r) => r.table))) {
+      const policy = registry.policyOf(table);
+      const info = registry.table(table);
+      if (policy?.mode !== 'database' || !info) continue;
+      const candidates = rows.flatMap((r) => (r.table === table && r.row ? [r.row] : []));
+      checked.set(table, await visibleRowsIn(client, role, info, policy.sql, candidates));
     }
-    return out;
+    return rows.filter((r) => {
+      const policy = registry.policyOf(r.table);
+      if (r.row === null || !policy || policy.mode === 'open') return true;
+      if (policy.mode === 'compiled') return bindPolicy(policy.expr, identity.claims).visible(r.row);
+      return checked.get(r.table)?.has(r.row) === true;
+    });
   };
 }

@@ -64,7 +64,17 @@ export async function loadTablePolicies(
         WHERE p.polrelid = $1 AND d.refobjid <> p.polrelid`,
       [rel.oid],
     );
-    const columns = new Map(t.columns.map((c) => [c.name, c.typeOid]));
+    // Columns memory cannot judge as PostgreSQL does: generated ones (absent from the WAL) and those
+    // with a nondeterministic collation (equality is not by code points). A policy reading them is
+    // left to the database.
+    const odd = await pool.query<{ name: string }>(
+      `SELECT a.attname AS name FROM pg_attribute a LEFT JOIN pg_collation co ON co.oid = a.attcollation
+        WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped
+          AND (a.attgenerated <> '' OR (co.oid IS NOT NULL AND NOT co.collisdeterministic))`,
+      [rel.oid],
+    );
+    const excluded = new Set(odd.rows.map((r) => r.name));
+    const columns = new Map(t.columns.filter((c) => !excluded.has(c.name)).map((c) => [c.name, c.typeOid]));
     out.set(
       t.qualified,
       compileTablePolicy(
@@ -109,6 +119,9 @@ async function resolveFunctions(
       const ret = RETURN_TYPES[f.ret];
       if (typeof body === 'string') into.set(name, body);
       else if (!ret || typeOf(body) !== ret) into.set(name, `returns ${f.ret}, its body gives ${typeOf(body)}`);
+      // The declared type bounds the result (a bigint body of an integer function raises past 2^31).
+      else if (f.ret === 'integer' || f.ret === 'smallint')
+        into.set(name, { k: 'cast', to: 'int', bits: f.ret === 'integer' ? 32 : 16, e: body });
       else into.set(name, body);
     }
   }

@@ -135,7 +135,12 @@ function claimText(claims: Claims, path: string[], jsonb: boolean): string | nul
   if (v === null || v === undefined) return null;
   if (typeof v === 'string') return v;
   if (typeof v === 'boolean') return v ? 'true' : 'false';
-  if (typeof v === 'number') return JSON.stringify(v);
+  if (typeof v === 'number') {
+    // jsonb prints numbers as numeric does (1e21 → 1000000000000000000000); agree only where both print alike.
+    if (jsonb && !(Number.isSafeInteger(v) || (Number.isFinite(v) && Math.abs(v) < 1e15 && Math.abs(v) > 1e-6)))
+      throw new PolicyEvalError('a jsonb number claim outside what memory prints as PostgreSQL does');
+    return JSON.stringify(v);
+  }
   // json keeps the text it was given (our JSON.stringify); jsonb re-prints it in its own layout.
   if (jsonb) throw new PolicyEvalError('object claims read through jsonb are not compared in memory');
   return JSON.stringify(v);
@@ -156,7 +161,8 @@ export function cast(v: PValue, from: VType, to: VType, bits = 64): PValue {
       let n: bigint;
       if (typeof v === 'bigint') n = v;
       else {
-        const m = /^\s*([+-]?[0-9]+)\s*$/.exec(String(v));
+        // Postgres trims only ASCII whitespace (isspace in the C locale), not JS's \s.
+        const m = /^[ \t\n\v\f\r]*([+-]?[0-9]+)[ \t\n\v\f\r]*$/.exec(String(v));
         if (!m) throw new PolicyEvalError(`invalid input syntax for type integer: ${JSON.stringify(v)}`);
         n = BigInt(m[1] as string);
       }
@@ -352,7 +358,12 @@ function pairSlot(colSide: PExpr, constSide: PExpr): Slot[] | null {
     if (canonical === undefined) return []; // no value of the column prints as this text
     value = canonical;
   } else return null;
-  const key = valueKey(col.typeOid, rowForm(col.typeOid, value));
+  let key: string | null;
+  try {
+    key = valueKey(col.typeOid, rowForm(col.typeOid, value));
+  } catch {
+    return []; // no value of the column is this constant (an int8 claim beyond an int4 column)
+  }
   return key === null ? null : [{ column: col.name, key }];
 }
 

@@ -116,5 +116,27 @@ describe('policy compiler', () => {
     expect(refused(`(lower(status) = 'a'::text)`)).toMatch(/lower/);
     expect(refused(`(current_user = 'x'::name)`)).toMatch(/CURRENT_USER/);
     expect(typeof parseFunctionBody(`SELECT auth.jwt() ->> 'sub'`)).toBe('string');
+    // Found in review: keywords pg_get_expr prints bare, and settings Syncline does not set.
+    expect(refused(`(status = USER)`)).toBe('USER');
+    expect(refused(`(status = CURRENT_ROLE)`)).toBe('CURRENT_ROLE');
+    expect(refused(`(status = current_setting('request.jwt.claim.tenant'::text, true))`)).toMatch(
+      /request\.jwt\.claim\.tenant/,
+    );
+  });
+
+  it('casts as PostgreSQL does: only ASCII blanks around an integer, and an out-of-range claim matches nothing', () => {
+    const e = parsePolicy(
+      `(n = ((current_setting('request.jwt.claims'::text, true))::json ->> 'n'::text)::integer)`,
+      ctx,
+    );
+    expect(bindPolicy(e, { n: ' 5 ' }).visible({ n: 5 })).toBe(true);
+    expect(bindPolicy(e, { n: '\u00a05' }).visible({ n: 5 })).toBe(false);
+    const big = parsePolicy(
+      `(n = ((current_setting('request.jwt.claims'::text, true))::json ->> 'n'::text)::bigint)`,
+      ctx,
+    );
+    const bound = bindPolicy(big, { n: '99999999999' });
+    expect(bound.alternatives).toEqual([]);
+    expect(bound.visible({ n: 5 })).toBe(false);
   });
 });

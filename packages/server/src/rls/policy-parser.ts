@@ -38,6 +38,15 @@ const TYPE_NAMES: Record<string, { type: VType; bits: number }> = {
   bool: { type: 'bool', bits: 0 },
 };
 
+const KEYWORDS = new Set(
+  [
+    'select exists case array coalesce nullif greatest least user current_user session_user current_role',
+    'system_user current_schema current_catalog current_date current_time current_timestamp localtime localtimestamp',
+  ]
+    .join(' ')
+    .split(' '),
+);
+
 /** Column types whose values the evaluator mirrors exactly. */
 export const COLUMN_TYPES: ReadonlyMap<number, VType> = new Map([
   [25, 'text'],
@@ -239,8 +248,8 @@ class Parser {
     if (!t.quoted) {
       if (t.v === 'true' || t.v === 'false') return { k: 'const', type: 'bool', v: t.v === 'true' };
       if (t.v === 'null') return { k: 'const', type: 'text', v: null };
-      if (['select', 'exists', 'case', 'array', 'current_user', 'session_user', 'coalesce', 'nullif'].includes(t.v))
-        throw new PolicyUnsupported(t.v.toUpperCase());
+      // SQL keywords pg_get_expr prints unquoted (a column with such a name is printed quoted).
+      if (KEYWORDS.has(t.v)) throw new PolicyUnsupported(t.v.toUpperCase());
     }
     let name = t.v;
     let qualifier: string | null = null;
@@ -274,10 +283,12 @@ class Parser {
       const s = setting.k === 'text' ? setting.v : String(setting.v);
       if (missingOk && !(missingOk.k === 'const' && missingOk.v === true))
         throw new PolicyUnsupported('current_setting with missing_ok other than true');
+      // Syncline sets exactly these two in every user transaction (see auth/user-transaction.ts).
       if (s === 'request.jwt.claims') return { k: 'setting', name: s };
-      if (s.startsWith('request.jwt.claim.'))
-        return { k: 'claim', path: [s.slice('request.jwt.claim.'.length)], jsonb: false };
-      throw new PolicyUnsupported(`current_setting('${s}')`);
+      if (s === 'request.jwt.claim.sub') return { k: 'claim', path: ['sub'], jsonb: false };
+      throw new PolicyUnsupported(
+        `current_setting('${s}') (Syncline sets request.jwt.claims and request.jwt.claim.sub)`,
+      );
     }
     if (args.length > 0) throw new PolicyUnsupported(`function ${name}(…)`);
     const body = this.ctx.functions.get(schema ? `${schema}.${name}` : name);

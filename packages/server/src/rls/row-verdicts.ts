@@ -14,6 +14,10 @@ export class RowVerdicts {
     this.current.set(`${table}\u0000${claimsKey}`, visible);
   }
 
+  has(table: string, claimsKey: string): boolean {
+    return this.current.has(`${table}\u0000${claimsKey}`);
+  }
+
   visible(table: string, claimsKey: string, row: Row): boolean {
     return this.current.get(`${table}\u0000${claimsKey}`)?.has(row) === true;
   }

@@ -206,8 +206,9 @@ export class SyncRouter implements BusConsumer {
       if (changed.size > 0) this.gate = this.newGate();
       return changed;
     } catch (err) {
+      // Unknown rules: every RLS subscription refreshes under PostgreSQL's own (diff sync), none goes on under stale ones.
       this.options.logger.error({ err }, 'could not re-read row-level security policies');
-      return new Set();
+      return new Set(this.options.registry.tables().map((t) => t.qualified));
     }
   }
 
@@ -230,19 +231,13 @@ export class SyncRouter implements BusConsumer {
         const e = this.pending[0] as BusEvent;
         const policyChange = e.kind === 'policy' || (e.kind === 'tx' && this.changesPolicies(e.tx));
         const changedTables = policyChange ? await this.reloadPolicies() : new Set<string>();
-        const needed = e.kind === 'tx' ? this.gate.needs(e.tx, (t) => this.index.allFor(t)) : null;
-        if (needed && e.kind === 'tx') {
-          try {
-            await this.gate.check(e.tx, needed);
-          } catch {
-            // Without verdicts their rows cannot be judged: those subscriptions refresh (diff sync, under RLS).
-            this.verdicts.clear();
-            for (const byKey of needed.values()) for (const i of byKey.values()) this.resyncInstance(i, 'rls-recheck');
-          }
-        }
+        if (e.kind === 'tx') await this.collectVerdicts(e.tx);
         this.pending.shift();
         try {
           this.apply(e);
+        } catch (err) {
+          // Contained: one transaction that cannot be routed must not stop the node (or the queue).
+          this.options.logger.error({ err, lsn: e.kind === 'tx' ? String(e.tx.lsn) : undefined }, 'routing failed');
         } finally {
           this.verdicts.clear();
         }
@@ -251,6 +246,36 @@ export class SyncRouter implements BusConsumer {
       }
     } finally {
       this.draining = false;
+    }
+  }
+
+  /**
+   * Verdicts for every instance the transaction will be routed to. Instances that appear while we
+   * wait (a subscriber joining under new claims) are checked in another round; any still without a
+   * verdict after that, or when the database cannot answer, refresh (diff sync, under RLS) instead
+   * of silently missing rows.
+   */
+  private async collectVerdicts(tx: CapturedTransaction): Promise<void> {
+    const missing = () => {
+      const needed = this.gate.needs(tx, (t) => this.index.allFor(t));
+      if (!needed) return null;
+      for (const [table, byKey] of needed) {
+        for (const key of [...byKey.keys()]) if (this.verdicts.has(table, key)) byKey.delete(key);
+        if (byKey.size === 0) needed.delete(table);
+      }
+      return needed.size > 0 ? needed : null;
+    };
+    let round = 0;
+    for (let todo = missing(); todo; todo = missing()) {
+      if (round++ >= 3) {
+        for (const byKey of todo.values()) for (const i of byKey.values()) this.resyncInstance(i, 'rls-recheck');
+        return;
+      }
+      try {
+        await this.gate.check(tx, todo);
+      } catch {
+        for (const byKey of todo.values()) for (const i of byKey.values()) this.resyncInstance(i, 'rls-recheck');
+      }
     }
   }
 
@@ -376,6 +401,16 @@ export class SyncRouter implements BusConsumer {
         void this.subscribe(conn, [c.sub], fallbackCursor, onAdmitted);
         continue;
       }
+      if (c.generation !== this.options.registry.generation) {
+        // Policies were re-read while we checked access: bind the subscription to the new ones.
+        try {
+          c.resolved = this.options.registry.resolve(c.sub, identity, this.perUser);
+        } catch (e) {
+          const err = e instanceof SynclineError ? e : new SynclineError('INTERNAL', 'could not resolve');
+          conn.error({ code: err.code, message: err.message, subscription: c.sub.id });
+          continue;
+        }
+      }
       if (this.revokedSince(from, c.resolved)) {
         conn.error({ code: 'FORBIDDEN', message: 'access was revoked while subscribing', subscription: c.sub.id });
         continue;
@@ -409,11 +444,12 @@ export class SyncRouter implements BusConsumer {
     conn: SyncConnection,
     identity: Identity,
     sub: Subscription,
-  ): Promise<{ sub: Subscription; resolved: ResolvedSubscription } | null> {
+  ): Promise<{ sub: Subscription; resolved: ResolvedSubscription; generation: number } | null> {
     try {
+      const generation = this.options.registry.generation;
       const resolved = this.options.registry.resolve(sub, identity, this.perUser);
       await checkAccess(this.options.pool, this.options.db, identity, resolved);
-      return { sub, resolved };
+      return { sub, resolved, generation };
     } catch (e) {
       const err = e instanceof SynclineError ? e : new SynclineError('INTERNAL', 'could not check access');
       if (!(e instanceof SynclineError)) this.options.logger.error({ err: e }, 'access check failed');

@@ -1,10 +1,12 @@
 /**
  * Policy changes in stream order: an event trigger emits a transactional
  * logical message (`syncline.policy`) inside every CREATE/ALTER/DROP POLICY,
- * ALTER TABLE (ENABLE/DISABLE/FORCE ROW LEVEL SECURITY) and CREATE FUNCTION, so
- * the router reloads policies exactly where the change committed. Event
- * triggers need a superuser; without one this returns false and the server
- * falls back to re-reading the catalog on an interval.
+ * ALTER TABLE (ENABLE/DISABLE/FORCE ROW LEVEL SECURITY), CREATE/ALTER/DROP
+ * FUNCTION, DROP TABLE/OWNED … CASCADE and GRANT/REVOKE on objects, so the
+ * router reloads policies exactly where the change committed. Changes to roles
+ * (membership, BYPASSRLS, REASSIGN OWNED) fire no event trigger: the periodic
+ * re-read finds those. Event triggers need a superuser; without one this
+ * returns false and the server relies on the re-read alone.
  */
 import type pg from 'pg';
 
@@ -17,7 +19,8 @@ BEGIN
 END $$;
 DROP EVENT TRIGGER IF EXISTS syncline_policy_changed;
 CREATE EVENT TRIGGER syncline_policy_changed ON ddl_command_end
-  WHEN TAG IN ('CREATE POLICY', 'ALTER POLICY', 'DROP POLICY', 'ALTER TABLE', 'CREATE FUNCTION', 'ALTER FUNCTION')
+  WHEN TAG IN ('CREATE POLICY', 'ALTER POLICY', 'DROP POLICY', 'ALTER TABLE', 'CREATE FUNCTION', 'ALTER FUNCTION',
+               'DROP FUNCTION', 'DROP TABLE', 'DROP OWNED', 'GRANT', 'REVOKE')
   EXECUTE FUNCTION syncline.policy_changed();
 `;
 

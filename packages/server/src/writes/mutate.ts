@@ -30,7 +30,7 @@ export interface MutateDeps {
   mutators: ReadonlyMap<string, Mutator>;
   limits: WriteValueLimits;
   /** Leaves out answer rows the caller may not read under RLS (rows a mutator wrote for others). */
-  visibleRows?: (identity: Identity, rows: WrittenRow[]) => Promise<WrittenRow[]>;
+  visibleRows?: (client: pg.PoolClient, identity: Identity, rows: WrittenRow[]) => Promise<WrittenRow[]>;
   /** Resolves with the write's stream cursor once the router has routed it (null on timeout). */
   awaitCursor(clientId: string, mutationId: number): { promise: Promise<string | null>; cancel(): void };
 }
@@ -58,7 +58,7 @@ export async function mutate(deps: MutateDeps, identity: Identity, req: MutateRe
     let rows: WrittenRow[];
     try {
       rows = 'ops' in req ? await runOps(deps, c, identity, req.ops) : await runMutator(deps, c, identity, req);
-      if (deps.visibleRows) rows = await deps.visibleRows(identity, rows);
+      if (deps.visibleRows) rows = await deps.visibleRows(c, identity, rows);
       await tagTransaction(c, { clientId, mutationIds: [mutationId], rows });
     } catch (e) {
       const err = classifyPgError(e);
