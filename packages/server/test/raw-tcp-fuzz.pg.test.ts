@@ -13,6 +13,7 @@ import { createTestDatabase, type TestDatabase } from './test-database.ts';
 import { startTestServer } from './test-server.ts';
 import { testToken } from './test-token.ts';
 import { WsReader, wsUrl } from './ws-reader.ts';
+import { prng } from './soak-ops.ts';
 
 let db: TestDatabase;
 let server: SynclineServer;
@@ -28,18 +29,6 @@ afterAll(async () => {
   await server?.stop();
   await db?.drop();
 });
-
-/** A small deterministic generator, so a failure names its seed. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const TARGETS = [
   'http://[/v1/health',
@@ -147,7 +136,7 @@ describe('raw TCP fuzz', () => {
     await Promise.all([sse.until(snapshotDone), ws.until(snapshotDone)]);
 
     const seed = Number(process.env['FUZZ_SEED'] ?? 20261201);
-    const r = rng(seed);
+    const r = prng(seed); // deterministic, so a failure names its seed
     const token = testToken('fuzzer');
     const answers = new Map<string, number>();
     const TOTAL = 3_000;

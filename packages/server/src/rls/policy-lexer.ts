@@ -25,42 +25,10 @@ export function tokenize(text: string): Token[] {
       i++;
       continue;
     }
-    if (c === "'") {
-      let v = '';
-      i++;
-      for (;;) {
-        if (i >= text.length) throw new PolicyUnsupported('unterminated string');
-        if (text[i] === "'") {
-          if (text[i + 1] === "'") {
-            v += "'";
-            i += 2;
-            continue;
-          }
-          i++;
-          break;
-        }
-        v += text[i++];
-      }
-      out.push({ t: 'string', v });
-      continue;
-    }
-    if (c === '"') {
-      let v = '';
-      i++;
-      for (;;) {
-        if (i >= text.length) throw new PolicyUnsupported('unterminated identifier');
-        if (text[i] === '"') {
-          if (text[i + 1] === '"') {
-            v += '"';
-            i += 2;
-            continue;
-          }
-          i++;
-          break;
-        }
-        v += text[i++];
-      }
-      out.push({ t: 'ident', v, quoted: true });
+    if (c === "'" || c === '"') {
+      const [v, next] = quoted(text, i, c);
+      out.push(c === "'" ? { t: 'string', v } : { t: 'ident', v, quoted: true });
+      i = next;
       continue;
     }
     if (/[0-9]/.test(c)) {
@@ -96,4 +64,21 @@ export function tokenize(text: string): Token[] {
     throw new PolicyUnsupported(`unexpected character ${JSON.stringify(c)}`);
   }
   return out;
+}
+
+/** A '…' literal or "…" identifier from `start`, with doubled quotes inside; returns it and where it ends. */
+function quoted(text: string, start: number, quote: string): [string, number] {
+  let v = '';
+  let i = start + 1;
+  for (;;) {
+    if (i >= text.length)
+      throw new PolicyUnsupported(quote === "'" ? 'unterminated string' : 'unterminated identifier');
+    if (text[i] === quote) {
+      if (text[i + 1] !== quote) return [v, i + 1];
+      v += quote;
+      i += 2;
+      continue;
+    }
+    v += text[i++];
+  }
 }
