@@ -44,6 +44,8 @@ export interface SynclineOptions {
    * defence in depth, not the gate.
    */
   allowedOrigins?: string[];
+  /** When set, `GET /metrics` answers only requests with `Authorization: Bearer <metricsToken>`. */
+  metricsToken?: string;
   /** Per-table write rules for `POST /v1/mutate` ops; a table not listed takes no client writes. */
   writes?: Record<string, TableWriteRules>;
   /** Named mutators (`defineMutator`). */

@@ -27,12 +27,16 @@ import { Writers } from './writes/writers.ts';
 import { SetupError } from './util/errors.ts';
 import { guardPool } from './util/guard-pool.ts';
 import { Faults } from './http/faults.ts';
+import { Metrics } from './metrics/metrics.ts';
 import { loadTablePolicies } from './rls/load-policies.ts';
 import { policySummary } from './rls/policy-summary.ts';
 import { RowVerdicts } from './rls/row-verdicts.ts';
 import { answerFilter } from './rls/answer-rows.ts';
 import { installPolicyTrigger } from './setup/policy-trigger.ts';
 import { changedPolicies } from './rls/changed-policies.ts';
+
+/** Reported by `syncline_build_info`. */
+const VERSION = '0.1.0';
 
 export interface SynclineServer {
   url: string;
@@ -88,7 +92,12 @@ export async function startSyncline(options: SynclineOptions): Promise<SynclineS
     const mutators = new Map((options.mutators ?? []).map((m) => [m.name, m]));
     if (mutators.size !== (options.mutators ?? []).length) throw new SetupError('two mutators share a name');
     const bus = new MemoryBus();
+    let metrics: Metrics | null = null; // made once every part it reads exists
     const router = new SyncRouter({
+      observe: {
+        routed: (commitTime) => metrics?.routed(commitTime),
+        snapshotDone: (ms) => metrics?.snapshotDone(ms),
+      },
       registry,
       pool,
       logger,
@@ -134,15 +143,30 @@ export async function startSyncline(options: SynclineOptions): Promise<SynclineS
 
     const hub = new ConnectionHub(options.heartbeatMs ?? 15_000);
     hub.start();
-    const health = async () => {
-      const s = capture.status();
-      const lag = await pool
+    const lagBytes = () =>
+      pool
         .query<{ lag: string | null }>(
           `SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn)::text AS lag FROM pg_replication_slots WHERE slot_name = $1`,
           [slot],
         )
         .then((r) => Number(r.rows[0]?.lag ?? NaN))
         .catch(() => NaN);
+    metrics = new Metrics(
+      {
+        router: () => router.stats.toJSON(),
+        connections: () => hub.counts(),
+        instances: () => router.instanceCount(),
+        log: () => ({ transactions: router.log.size, bytes: router.log.byteSize }),
+        capture: () => ({ connected: capture.status().connected, skipped: capture.skipped }),
+        faults: () => faults.toJSON(),
+        rlsQueries: () => router.rlsQueries,
+        lagBytes,
+      },
+      VERSION,
+    );
+    const health = async () => {
+      const s = capture.status();
+      const lag = await lagBytes();
       return {
         status: s.connected && Number.isFinite(lag) ? 'ok' : 'degraded',
         replication: {
@@ -168,6 +192,15 @@ export async function startSyncline(options: SynclineOptions): Promise<SynclineS
       gate,
       logger,
       faults,
+      events: metrics.events,
+      metrics,
+      ...(options.metricsToken !== undefined ? { metricsToken: options.metricsToken } : {}),
+      ready: () => {
+        const s = capture.status();
+        if (!s.connected) return { ready: false, reason: 'the replication stream is not connected' };
+        if (router.currentEpoch === null) return { ready: false, reason: 'no stream epoch yet' };
+        return { ready: true };
+      },
       diff: {
         pool,
         db,
@@ -219,6 +252,7 @@ export async function startSyncline(options: SynclineOptions): Promise<SynclineS
       gate,
       logger,
       faults,
+      events: metrics.events,
       maxFrameBytes: limits.maxFrameBytes,
       maxBufferedBytes: limits.maxBufferedBytes,
       maxConnectionsPerUser: limits.maxConnectionsPerUser,

@@ -26,6 +26,11 @@ export interface HttpOptions extends SyncRouteOptions {
   health: () => Promise<unknown>;
   collections: () => unknown;
   stats: () => unknown;
+  /** `GET /metrics` (Prometheus text) and `GET /v1/ready`. */
+  metrics?: { text(): Promise<string>; contentType: string; mutated(status: number, ms: number): void };
+  /** When set, `/metrics` wants `Authorization: Bearer <metricsToken>`. */
+  metricsToken?: string;
+  ready?: () => { ready: boolean; reason?: string };
   /** Requests no Syncline route matched (the demo serves its page here). */
   fallback?: (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
 }
@@ -37,8 +42,23 @@ export function createHttpHandler(o: HttpOptions): (req: IncomingMessage, res: S
     'GET /v1/sync/events': (req, res, q) => openEventStream(req, res, q, o),
     'POST /v1/sync/subscribe': (req, res, q) => subscribeOnStream(req, res, q, o),
     'POST /v1/sync/unsubscribe': (req, res, q) => unsubscribeOnStream(req, res, q, o),
-    'POST /v1/mutate': (req, res, q) =>
-      mutateRoute(req, res, q, { gate: o.gate, deps: o.mutate, maxBodyBytes: o.maxBodyBytes }),
+    'POST /v1/mutate': (req, res, q) => {
+      const t0 = performance.now();
+      res.once('finish', () => o.metrics?.mutated(res.statusCode, performance.now() - t0));
+      return mutateRoute(req, res, q, { gate: o.gate, deps: o.mutate, maxBodyBytes: o.maxBodyBytes });
+    },
+    'GET /metrics': async (req, res) => {
+      if (!o.metrics) throw new SynclineError('NOT_FOUND', 'no metrics on this server');
+      if (o.metricsToken !== undefined && req.headers.authorization !== `Bearer ${o.metricsToken}`)
+        throw new SynclineError('AUTH_FAILED', 'metrics need the metrics token');
+      const text = await o.metrics.text();
+      res.writeHead(200, { 'Content-Type': o.metrics.contentType, 'Content-Length': Buffer.byteLength(text) });
+      res.end(text);
+    },
+    'GET /v1/ready': (_req, res) => {
+      const r = o.ready?.() ?? { ready: true };
+      sendJson(res, r.ready ? 200 : 503, r);
+    },
     'POST /v1/sync': (req, res, q) =>
       diffSyncRoute(req, res, q, { gate: o.gate, diff: o.diff, maxBodyBytes: o.maxDiffSyncBodyBytes }),
     'GET /v1/health': async (_req, res) => {

@@ -5,6 +5,7 @@
 import { PROTOCOL_VERSION } from '@syncline/protocol';
 import type { SyncRouter } from '../router/sync-router.ts';
 import type { ConnectionHub } from '../transport/connection-hub.ts';
+import type { ConnectionEvents } from '../transport/connection-events.ts';
 import type { SyncConnection } from '../transport/sync-connection.ts';
 import { TokenLifetime } from '../transport/token-lifetime.ts';
 import { SynclineError } from '../util/errors.ts';
@@ -15,6 +16,8 @@ export interface StreamAdmission {
   maxConnectionsPerUser: number;
   maxStreams: number;
   tokenWarningSec: number;
+  /** Counts for /metrics. */
+  events?: ConnectionEvents;
 }
 
 /**
@@ -45,6 +48,7 @@ export function openStream(
   o: StreamAdmission,
   onWarn: (expiresInSec: number) => void,
 ): TokenLifetime {
+  if (o.events) conn.events = o.events;
   const lifetime = new TokenLifetime(conn, o.tokenWarningSec, onWarn);
   lifetime.schedule(expiresAt);
   o.hub.add(conn, () => {

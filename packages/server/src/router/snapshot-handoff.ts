@@ -29,6 +29,8 @@ export interface HandoffContext {
   /** The stream head now: its cursor and LSN. */
   head(): { cursor: string; lsn: bigint };
   dropIfIdle(instance: CollectionInstance): void;
+  /** A snapshot query finished after `ms`. */
+  onSnapshot?(ms: number): void;
 }
 
 export function startSnapshot(
@@ -41,8 +43,10 @@ export function startSnapshot(
   job.waiters.push(...waiters);
   instance.snapshot = job;
   ctx.stats.snapshotQueries++;
+  const t0 = performance.now();
   querySnapshot(ctx.pool, ctx.db, instance, ctx.maxSnapshotRows).then(
     (result) => {
+      ctx.onSnapshot?.(performance.now() - t0);
       if (instance.snapshot !== job) return; // superseded (slot recreated)
       instance.snapshot = null;
       if (job.invalid) {

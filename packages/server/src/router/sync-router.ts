@@ -65,6 +65,8 @@ export interface RouterOptions {
   verdicts?: RowVerdicts;
   /** Transactions waiting for those verdicts before the rest is routed; past it, those subscriptions refresh. */
   maxPendingTransactions?: number;
+  /** Timings for /metrics. */
+  observe?: { routed(commitTime: number): void; snapshotDone(ms: number): void };
   /** How long a subscribe with a cursor ahead of the stream waits for it before `resync` (cursor-ahead). Default 5 s. */
   maxCursorWaitMs?: number;
   /** Re-reads RLS policies; resolves with the tables whose policies changed. */
@@ -126,6 +128,7 @@ export class SyncRouter implements BusConsumer {
       snapshotPartRows: options.snapshotPartRows,
       head: () => ({ cursor: this.headCursor() as string, lsn: this.log.head }),
       dropIfIdle: (instance) => this.dropIfIdle(instance),
+      ...(options.observe ? { onSnapshot: (ms: number) => options.observe?.snapshotDone(ms) } : {}),
     };
   }
 
@@ -366,6 +369,7 @@ export class SyncRouter implements BusConsumer {
         for (const f of [...(this.awaiting.get(`${tag.clientId}\u0000${id}`) ?? [])]) f(cursor);
     }
     this.stats.transaction(tx.changes.length, perConnection.size, cache.size, performance.now() - t0);
+    if (perConnection.size > 0) this.options.observe?.routed(tx.commitTime);
     for (const w of [...this.headWaiters]) if (w.lsn <= tx.lsn) w.resolve();
   }
 

@@ -22,6 +22,7 @@ import type { CollectionInstance, Subscriber } from '../collections/collection-i
 import type { InstanceChange } from '../router/route-transaction.ts';
 import type { AccessWatch } from '../router/access-watches.ts';
 import type { Identity } from '../auth/token-verifier.ts';
+import { NO_EVENTS, type ConnectionEvents } from './connection-events.ts';
 
 export interface ConnSubscription {
   id: string;
@@ -51,6 +52,8 @@ export abstract class SyncConnection {
   private snapshotBytes = 0;
   /** Called once when the connection goes away, for whatever reason. */
   onClose: (() => void) | null = null;
+  /** Where counts go (the node's metrics); set when the stream opens. */
+  events: ConnectionEvents = NO_EVENTS;
 
   constructor(
     readonly clientId: string,
@@ -74,13 +77,16 @@ export abstract class SyncConnection {
     // Snapshot parts go out in one burst and are bounded by maxSnapshotRows; they do not
     // count against the live-change bound until the socket has drained them.
     const frame = this.frame('snapshot', JSON.stringify(msg));
+    this.events.sent('snapshot', frame.length);
     this.snapshotBytes += frame.length;
     this.writeFrame(frame);
   }
   resync(msg: ResyncMessage): void {
+    this.events.resync(msg.reason);
     this.send('resync', msg);
   }
   error(msg: ErrorMessage): void {
+    this.events.error(msg.code);
     this.send('error', msg);
   }
   ping(): void {
@@ -135,7 +141,7 @@ export abstract class SyncConnection {
   private send(event: SseEventName, payload: object): void {
     if (this.closed) return;
     const id = event === 'changes' || event === 'ack' ? (payload as { cursor: string }).cursor : undefined;
-    this.push(this.frame(event, JSON.stringify(payload), id));
+    this.push(this.frame(event, JSON.stringify(payload), id), event);
   }
 
   /** Transports call this when the socket's write buffer has emptied. */
@@ -143,13 +149,16 @@ export abstract class SyncConnection {
     this.snapshotBytes = 0;
   }
 
-  private push(frame: Buffer): void {
+  private push(frame: Buffer, event = 'changes'): void {
+    this.events.sent(event, frame.length);
     this.writeFrame(frame);
     if (this.bufferedBytes - this.snapshotBytes > this.maxBufferedBytes) {
       // A slow consumer must not grow our memory: each subscription is told to resync and
       // the connection is dropped, releasing its buffer. When the client reads again it
       // finds the RESYNCs, reconnects and starts its subscriptions over.
+      this.events.dropped();
       for (const id of this.subscriptions.keys()) {
+        this.events.resync('buffer-overflow');
         this.writeFrame(this.frame('resync', JSON.stringify({ subscription: id, reason: 'buffer-overflow' })));
       }
       this.close();
