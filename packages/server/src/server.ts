@@ -143,14 +143,23 @@ export async function startSyncline(options: SynclineOptions): Promise<SynclineS
 
     const hub = new ConnectionHub(options.heartbeatMs ?? 15_000);
     hub.start();
-    const lagBytes = () =>
+    const replication = () =>
       pool
-        .query<{ lag: string | null }>(
-          `SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn)::text AS lag FROM pg_replication_slots WHERE slot_name = $1`,
+        .query<{ lag: string | null; retained: string | null; seconds: string | null }>(
+          `SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), s.confirmed_flush_lsn)::text AS lag,
+                  pg_wal_lsn_diff(pg_current_wal_lsn(), s.restart_lsn)::text AS retained,
+                  COALESCE(EXTRACT(epoch FROM r.flush_lag), 0)::text AS seconds
+             FROM pg_replication_slots s LEFT JOIN pg_stat_replication r ON r.pid = s.active_pid
+            WHERE s.slot_name = $1`,
           [slot],
         )
-        .then((r) => Number(r.rows[0]?.lag ?? NaN))
-        .catch(() => NaN);
+        .then((r) => ({
+          lagBytes: Number(r.rows[0]?.lag ?? NaN),
+          retainedBytes: Number(r.rows[0]?.retained ?? NaN),
+          lagSeconds: Number(r.rows[0]?.seconds ?? NaN),
+        }))
+        .catch(() => ({ lagBytes: NaN, retainedBytes: NaN, lagSeconds: NaN }));
+    const lagBytes = () => replication().then((r) => r.lagBytes);
     metrics = new Metrics(
       {
         router: () => router.stats.toJSON(),
@@ -160,7 +169,7 @@ export async function startSyncline(options: SynclineOptions): Promise<SynclineS
         capture: () => ({ connected: capture.status().connected, skipped: capture.skipped }),
         faults: () => faults.toJSON(),
         rlsQueries: () => router.rlsQueries,
-        lagBytes,
+        replication,
       },
       VERSION,
     );

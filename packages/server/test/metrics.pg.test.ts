@@ -52,7 +52,11 @@ describe('/metrics', () => {
   it('parses as Prometheus text, and its counters move as the test acts', async () => {
     const before = await scrape();
     for (const f of before.families) expect(f.name).toMatch(/^syncline_/);
-    for (const f of before.families.filter((x) => x.name.endsWith('_seconds'))) expect(f.type).toBe('HISTOGRAM');
+    // Durations are histograms (a lag is a gauge of seconds, not a duration of something that happened).
+    for (const f of before.families.filter((x) => x.name.endsWith('_seconds') && !x.name.includes('_lag_')))
+      expect(f.type).toBe('HISTOGRAM');
+    expect(before.value('syncline_retained_wal_bytes')).toBeGreaterThanOrEqual(0);
+    expect(before.value('syncline_replication_lag_seconds')).toBeGreaterThanOrEqual(0);
     expect(before.value('syncline_build_info')).toBe(1);
     expect(before.value('syncline_capture_connected')).toBe(1);
 

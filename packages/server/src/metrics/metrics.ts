@@ -18,8 +18,8 @@ export interface MetricSources {
   capture(): { connected: boolean; skipped: number };
   faults(): Record<string, number>;
   rlsQueries(): number;
-  /** Replication lag in bytes (NaN when unknown), read at scrape time. */
-  lagBytes(): Promise<number>;
+  /** Read at scrape time; NaN when unknown. */
+  replication(): Promise<{ lagBytes: number; retainedBytes: number; lagSeconds: number }>;
 }
 
 const SECONDS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -201,13 +201,40 @@ export class Metrics {
         this.set(sources.capture().connected ? 1 : 0);
       },
     });
+    // One catalog query per scrape feeds the three replication gauges.
+    let pending: ReturnType<MetricSources['replication']> | null = null;
+    const replication = () => (pending ??= sources.replication().finally(() => (pending = null)));
+    const fromReplication = (name: string, help: string, key: 'lagBytes' | 'retainedBytes' | 'lagSeconds') =>
+      new Gauge({
+        name,
+        help,
+        registers: [r],
+        async collect() {
+          const v = (await replication())[key];
+          if (Number.isFinite(v)) this.set(v);
+        },
+      });
+    fromReplication(
+      'syncline_replication_lag_bytes',
+      'WAL between the server and the slot position this node confirmed.',
+      'lagBytes',
+    );
+    fromReplication(
+      'syncline_replication_lag_seconds',
+      "PostgreSQL's flush lag of this node's replication stream (0 when caught up).",
+      'lagSeconds',
+    );
+    fromReplication(
+      'syncline_retained_wal_bytes',
+      'WAL the slot keeps on the server (from its restart position).',
+      'retainedBytes',
+    );
     new Gauge({
-      name: 'syncline_replication_lag_bytes',
-      help: 'WAL between the server and the slot position this node confirmed.',
+      name: 'syncline_capture_owner',
+      help: '1 when this node runs capture (a single node always does).',
       registers: [r],
-      async collect() {
-        const lag = await sources.lagBytes();
-        if (Number.isFinite(lag)) this.set(lag);
+      collect() {
+        this.set(1);
       },
     });
   }
