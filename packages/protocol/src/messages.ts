@@ -67,6 +67,8 @@ export type ResyncReason =
   | 'truncate'
   | 'transaction-too-large'
   | 'slot-recreated'
+  /** Several nodes: the shared log (Redis) lost data, so a new epoch began. */
+  | 'log-lost'
   | 'buffer-overflow'
   | 'schema-changed'
   | 'claims-changed'

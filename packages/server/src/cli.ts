@@ -29,6 +29,7 @@ async function main(): Promise<void> {
     ...config,
     collections: config.collections,
     databaseUrl,
+    ...(process.env['REDIS_URL'] ? { redis: process.env['REDIS_URL'] } : {}),
     port: process.env['PORT'] ? Number(process.env['PORT']) : (config.port ?? 4000),
   });
   const shutdown = () => {

@@ -44,6 +44,11 @@ export interface SynclineOptions {
    * defence in depth, not the gate.
    */
   allowedOrigins?: string[];
+  /**
+   * Redis URL (`REDIS_URL` in the CLI): nodes sharing it form a cluster — one captures (advisory
+   * lock), all read the shared log (a Redis Stream). Omitted: one node, in-process bus.
+   */
+  redis?: string;
   /** When set, `GET /metrics` answers only requests with `Authorization: Bearer <metricsToken>`. */
   metricsToken?: string;
   /** Per-table write rules for `POST /v1/mutate` ops; a table not listed takes no client writes. */

@@ -6,6 +6,8 @@ import type { AddressInfo } from 'node:net';
 import pg from 'pg';
 import pino from 'pino';
 import { MemoryBus } from './bus/memory-bus.ts';
+import { RedisBus } from './bus/redis-bus.ts';
+import { CaptureOwner } from './capture/capture-owner.ts';
 import { CaptureService } from './capture/capture-service.ts';
 import { formatLsn } from './capture/lsn.ts';
 import { SESSION_OPTIONS } from './capture/pg-values.ts';
@@ -42,7 +44,8 @@ export interface SynclineServer {
   url: string;
   port: number;
   router: SyncRouter;
-  capture: CaptureService;
+  /** This node's capture; null on a node of a cluster that does not own it. */
+  readonly capture: CaptureService | null;
   stop(): Promise<void>;
 }
 
@@ -91,7 +94,10 @@ export async function startSyncline(options: SynclineOptions): Promise<SynclineS
     const writers = await Writers.load(pool, options.writes ?? {});
     const mutators = new Map((options.mutators ?? []).map((m) => [m.name, m]));
     if (mutators.size !== (options.mutators ?? []).length) throw new SetupError('two mutators share a name');
-    const bus = new MemoryBus();
+    const redisBus = options.redis
+      ? new RedisBus({ url: options.redis, slot, logger, maxEntries: limits.logTransactions })
+      : null;
+    const bus = redisBus ?? new MemoryBus();
     let metrics: Metrics | null = null; // made once every part it reads exists
     const router = new SyncRouter({
       observe: {
@@ -130,16 +136,38 @@ export async function startSyncline(options: SynclineOptions): Promise<SynclineS
         : null;
     policyTimer?.unref();
     bus.subscribe(router);
-    const capture = new CaptureService({
-      connectionString: options.databaseUrl,
-      pool,
-      slot,
-      publication,
-      bus,
-      limits: { maxChanges: limits.maxTransactionChanges, maxBytes: limits.maxTransactionBytes },
-      logger,
-    });
-    await capture.start();
+    const createCapture = () =>
+      new CaptureService({
+        connectionString: options.databaseUrl,
+        pool,
+        slot,
+        publication,
+        bus,
+        limits: { maxChanges: limits.maxTransactionChanges, maxBytes: limits.maxTransactionBytes },
+        logger,
+      });
+    // One node: capture here. Several (Redis): whichever node holds the advisory lock captures.
+    let single: CaptureService | null = null;
+    let owner: CaptureOwner | null = null;
+    if (redisBus) {
+      owner = new CaptureOwner({ connectionString: options.databaseUrl, slot, logger, createCapture });
+      const o = owner;
+      redisBus.onLost = () => void o.current?.renewEpoch();
+      owner.start();
+    } else {
+      single = createCapture();
+      await single.start();
+    }
+    const currentCapture = () => (owner ? owner.current : single);
+    const captureStatus = () =>
+      currentCapture()?.status() ?? {
+        // A follower: its stream is the shared log.
+        connected: redisBus?.connected === true && redisBus.caughtUp,
+        epoch: router.currentEpoch,
+        lastCommitLsn: router.log.head,
+        confirmedLsn: 0n,
+        lastError: null,
+      };
 
     const hub = new ConnectionHub(options.heartbeatMs ?? 15_000);
     hub.start();
@@ -166,7 +194,11 @@ export async function startSyncline(options: SynclineOptions): Promise<SynclineS
         connections: () => hub.counts(),
         instances: () => router.instanceCount(),
         log: () => ({ transactions: router.log.size, bytes: router.log.byteSize }),
-        capture: () => ({ connected: capture.status().connected, skipped: capture.skipped }),
+        capture: () => ({
+          connected: captureStatus().connected,
+          skipped: currentCapture()?.skipped ?? 0,
+          owner: owner ? owner.isOwner : true,
+        }),
         faults: () => faults.toJSON(),
         rlsQueries: () => router.rlsQueries,
         replication,
@@ -174,7 +206,7 @@ export async function startSyncline(options: SynclineOptions): Promise<SynclineS
       VERSION,
     );
     const health = async () => {
-      const s = capture.status();
+      const s = captureStatus();
       const lag = await lagBytes();
       return {
         status: s.connected && Number.isFinite(lag) ? 'ok' : 'degraded',
@@ -186,6 +218,7 @@ export async function startSyncline(options: SynclineOptions): Promise<SynclineS
           lastCommitLsn: formatLsn(s.lastCommitLsn),
           confirmedLsn: formatLsn(s.confirmedLsn),
           lastError: s.lastError,
+          captureOwner: owner ? owner.isOwner : true,
         },
         connections: hub.counts(),
       };
@@ -205,7 +238,7 @@ export async function startSyncline(options: SynclineOptions): Promise<SynclineS
       metrics,
       ...(options.metricsToken !== undefined ? { metricsToken: options.metricsToken } : {}),
       ready: () => {
-        const s = capture.status();
+        const s = captureStatus();
         if (!s.connected) return { ready: false, reason: 'the replication stream is not connected' };
         if (router.currentEpoch === null) return { ready: false, reason: 'no stream epoch yet' };
         return { ready: true };
@@ -280,7 +313,9 @@ export async function startSyncline(options: SynclineOptions): Promise<SynclineS
       url: `http://127.0.0.1:${port}`,
       port,
       router,
-      capture,
+      get capture() {
+        return currentCapture();
+      },
       async stop() {
         // Stop taking work, end streams (clients resume elsewhere by cursor), then capture and pool.
         const closed = new Promise<void>((r) => server.close(() => r()));
@@ -289,7 +324,9 @@ export async function startSyncline(options: SynclineOptions): Promise<SynclineS
         server.closeAllConnections();
         await closed;
         if (policyTimer) clearInterval(policyTimer);
-        await capture.stop();
+        await owner?.stop();
+        await single?.stop();
+        await redisBus?.stop();
         await pool.end();
       },
     };

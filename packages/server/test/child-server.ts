@@ -24,6 +24,8 @@ export async function startChildServer(opts: {
   collections: CollectionDefinition[];
   /** More options for the config file (JSON only: no functions). */
   extra?: Record<string, unknown>;
+  /** More environment (REDIS_URL for a cluster node). */
+  env?: Record<string, string>;
 }): Promise<ChildServer> {
   const dir = path.join(root, '.syncline', 'scratch');
   mkdirSync(dir, { recursive: true });
@@ -51,6 +53,7 @@ export async function startChildServer(opts: {
         PORT: String(opts.port),
         LOG_LEVEL: process.env['TEST_LOG'] ?? 'silent',
         SYNCLINE_JWT_SECRET: TEST_SECRET,
+        ...opts.env,
       },
       stdio: ['ignore', 'inherit', 'inherit'],
     },

@@ -12,8 +12,8 @@ export interface StreamEpoch {
   epoch: string;
   /** Every transaction with a commit LSN above this will be delivered. */
   floor: Lsn;
-  /** Why the epoch began: first start, or the slot was lost/dropped and recreated. */
-  reason: 'start' | 'slot-recreated';
+  /** Why the epoch began: first start, the slot was lost/dropped and recreated, or the shared log lost data. */
+  reason: 'start' | 'slot-recreated' | 'log-lost';
 }
 
 export interface BusConsumer {

@@ -21,7 +21,7 @@ import type { Bus } from '../bus/bus.ts';
 import type { CapturedTransaction } from './captured-transaction.ts';
 import type { Lsn } from './lsn.ts';
 import { decodePgoutput } from './pgoutput-decoder.ts';
-import { prepareSlot, saveResumeRange } from './slot-manager.ts';
+import { prepareSlot, saveEpoch, saveResumeRange } from './slot-manager.ts';
 import { ReplicationStream } from './replication-stream.ts';
 import type { AssemblerLimits } from './transaction-assembler.ts';
 import { TransactionAssembler } from './transaction-assembler.ts';
@@ -82,6 +82,27 @@ export class CaptureService {
     await this.stream?.stop();
     await this.loop;
     await this.publishing;
+  }
+
+  /**
+   * The shared log lost what it held (Redis restarted empty): the same slot goes on under a new
+   * epoch, so every cursor given out before is void and clients resync instead of resuming across
+   * the gap. Runs between transactions, in the publishing order.
+   */
+  renewEpoch(): Promise<void> {
+    this.publishing = this.publishing
+      .then(async () => {
+        const epoch = await saveEpoch(this.options.pool, this.options.slot);
+        this.epoch = epoch;
+        this.delivered = this.lastLsn;
+        this.options.logger.warn({ slot: this.options.slot, epoch }, 'the shared log lost data; clients will resync');
+        await this.options.bus.announceEpoch({ epoch, floor: this.lastLsn, reason: 'log-lost' });
+      })
+      .catch((err: unknown) => {
+        // The next check finds the log still without our epoch and tries again.
+        this.options.logger.error({ err }, 'could not start a new epoch');
+      });
+    return this.publishing;
   }
 
   status(): CaptureStatus {

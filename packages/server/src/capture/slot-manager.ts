@@ -78,7 +78,7 @@ export async function saveResumeRange(pool: pg.Pool, slot: string, from: Lsn, th
   );
 }
 
-async function saveEpoch(pool: pg.Pool, slot: string): Promise<string> {
+export async function saveEpoch(pool: pg.Pool, slot: string): Promise<string> {
   const epoch = randomBytes(4).toString('hex');
   await pool.query(
     `INSERT INTO syncline.slot_epochs (slot_name, epoch) VALUES ($1, $2)

@@ -15,7 +15,7 @@ export interface MetricSources {
   connections(): { sse: number; ws: number };
   instances(): number;
   log(): { transactions: number; bytes: number };
-  capture(): { connected: boolean; skipped: number };
+  capture(): { connected: boolean; skipped: number; owner: boolean };
   faults(): Record<string, number>;
   rlsQueries(): number;
   /** Read at scrape time; NaN when unknown. */
@@ -234,7 +234,7 @@ export class Metrics {
       help: '1 when this node runs capture (a single node always does).',
       registers: [r],
       collect() {
-        this.set(1);
+        this.set(sources.capture().owner ? 1 : 0);
       },
     });
   }

@@ -292,8 +292,9 @@ export class SyncRouter implements BusConsumer {
     this.epoch = e.epoch;
     this.log.reset(e.floor);
     if (previous === null) return;
-    // A new slot means a gap nobody can replay: every subscription starts over.
-    for (const instance of [...this.instances.values()]) this.resyncInstance(instance, 'slot-recreated');
+    // A new slot, or a shared log that lost data, means a gap nobody can replay: every subscription starts over.
+    const reason = e.reason === 'log-lost' ? 'log-lost' : 'slot-recreated';
+    for (const instance of [...this.instances.values()]) this.resyncInstance(instance, reason);
   }
 
   private route(tx: CapturedTransaction): void {
