@@ -51,6 +51,8 @@ async function main(): Promise<void> {
     mutators: demoMutators,
     writes: demoWrites,
     fallback: demoRoutes(secret),
+    // `npm run start:cluster` runs three of these over one Redis.
+    ...(process.env['REDIS_URL'] ? { redis: process.env['REDIS_URL'] } : {}),
   });
   const activity = process.env['SYNCLINE_DEMO_ACTIVITY'] === '0' ? null : startActivity(pool);
 
