@@ -12,8 +12,8 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startEmbeddedPostgres, type RunningPostgres } from '@syncline/server';
-import pg from 'pg';
 import { startRoundRobin } from './round-robin.ts';
+import { ensureDatabase } from './ensure-database.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const FRONT = Number(process.env['PORT'] ?? 4000);
@@ -104,17 +104,6 @@ async function healthy(port: number): Promise<void> {
     if (Date.now() > deadline) throw new Error(`node on :${port} did not become ready`);
     await new Promise((r) => setTimeout(r, 200));
   }
-}
-
-async function ensureDatabase(adminUrl: string, name: string): Promise<string> {
-  const admin = new pg.Client(adminUrl);
-  await admin.connect();
-  const exists = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
-  if (exists.rowCount === 0) await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  const u = new URL(adminUrl);
-  u.pathname = `/${name}`;
-  return u.toString();
 }
 
 main().catch((err: unknown) => {

@@ -17,6 +17,7 @@ import { demoRoutes } from './page.ts';
 import { DEMO_RLS, DEMO_ROLE } from './rls.ts';
 import { DEMO_SCHEMA } from './schema.ts';
 import { seedDemo } from './seed.ts';
+import { ensureDatabase } from './ensure-database.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const port = Number(process.env['PORT'] ?? 4000);
@@ -76,17 +77,6 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', () => void shutdown());
   process.on('SIGTERM', () => void shutdown());
-}
-
-async function ensureDatabase(adminUrl: string, name: string): Promise<string> {
-  const admin = new pg.Client(adminUrl);
-  await admin.connect();
-  const exists = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
-  if (exists.rowCount === 0) await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  const u = new URL(adminUrl);
-  u.pathname = `/${name}`;
-  return u.toString();
 }
 
 main().catch((err: unknown) => {
