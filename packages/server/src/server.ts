@@ -8,6 +8,8 @@ import pino from 'pino';
 import { MemoryBus } from './bus/memory-bus.ts';
 import { RedisBus } from './bus/redis-bus.ts';
 import { CaptureOwner } from './capture/capture-owner.ts';
+import { StreamRelay } from './cluster/stream-relay.ts';
+import { handleStreamRequest } from './http/sync-routes.ts';
 import { CaptureService } from './capture/capture-service.ts';
 import { formatLsn } from './capture/lsn.ts';
 import { SESSION_OPTIONS } from './capture/pg-values.ts';
@@ -228,7 +230,12 @@ export async function startSyncline(options: SynclineOptions): Promise<SynclineS
       origins: options.allowedOrigins ? new Set(options.allowedOrigins) : null,
       requests: new KeyedRateLimiter({ rate: limits.requestsPerSecond, burst: limits.requestsPerSecond * 2 }),
     };
+    // Several nodes: SSE subscribe/unsubscribe for a stream another node holds travel there over Redis.
+    const relay = options.redis
+      ? new StreamRelay(options.redis, slot, (r) => handleStreamRequest({ hub, router }, r), logger)
+      : null;
     const handler = createHttpHandler({
+      ...(relay ? { relay } : {}),
       router,
       hub,
       gate,
@@ -324,6 +331,7 @@ export async function startSyncline(options: SynclineOptions): Promise<SynclineS
         server.closeAllConnections();
         await closed;
         if (policyTimer) clearInterval(policyTimer);
+        await relay?.stop();
         await owner?.stop();
         await single?.stop();
         await redisBus?.stop();

@@ -14,6 +14,7 @@ import { freePort } from './free-port.ts';
 import { redisMissing, startRedis, type RunningRedis } from './redis-server.ts';
 import { SseReader, eventsUrl } from './sse-reader.ts';
 import { createTestDatabase, type TestDatabase } from './test-database.ts';
+import { testToken } from './test-token.ts';
 
 const skip = redisMissing();
 
@@ -30,6 +31,7 @@ describe.skipIf(skip !== null)('three nodes over Redis', () => {
       slot: db.slot,
       collections: COLLECTIONS,
       env: { REDIS_URL: redis.url },
+      extra: { writes: { item: { insert: true } } },
     });
   beforeAll(async () => {
     db = await createTestDatabase(SCHEMA);
@@ -78,6 +80,60 @@ describe.skipIf(skip !== null)('three nodes over Redis', () => {
     expect(second.of('snapshot')).toEqual([]);
     expect(JSON.stringify(second.of('changes'))).not.toContain('"c1"');
     second.close();
+  }, 60_000);
+
+  it('SSE subscribe and unsubscribe sent to another node than the stream reach it; a forged client id does not; a write on a third node is acked to its writer', async () => {
+    const [a, b, c] = nodes as [ChildServer, ChildServer, ChildServer];
+    const r = new SseReader(eventsUrl(a.url, 'relay-client', []));
+    await r.until((x) => x.of('hello').length === 1);
+    const connectionId = r.of('hello')[0]?.data.connectionId as string;
+    const post = (url: string, path: string, body: object, clientId = 'relay-client') =>
+      fetch(`${url}${path}`, {
+        method: 'POST',
+        headers: {
+          'Content-Type': 'application/json',
+          'X-Client-Id': clientId,
+          Authorization: `Bearer ${testToken('test-user')}`,
+        },
+        body: JSON.stringify(body),
+      });
+    expect(
+      (await post(b.url, '/v1/sync/subscribe', { connectionId, subscription: { id: 'i', collection: 'items_all' } }))
+        .status,
+    ).toBe(200);
+    await r.until((x) => x.of('snapshot').some((e) => e.data.subscription === 'i' && e.data.done));
+    expect(
+      (
+        await post(
+          c.url,
+          '/v1/sync/subscribe',
+          { connectionId, subscription: { id: 'x', collection: 'items_all' } },
+          'someone-else',
+        )
+      ).status,
+    ).toBe(404);
+    await db.query(`INSERT INTO item (id, status) VALUES ('relayed', 'open')`);
+    await r.until((x) => x.of('changes').some((e) => JSON.stringify(e.data).includes('"relayed"')));
+    const un = await post(c.url, '/v1/sync/unsubscribe', { connectionId, id: 'i' });
+    expect(await un.json()).toEqual({ ok: true, removed: true });
+    expect(r.of('snapshot').some((e) => e.data.subscription === 'x')).toBe(false);
+
+    // Initiator exclusion across nodes: the writer's stream is on a, its write goes to c.
+    expect(
+      (await post(a.url, '/v1/sync/subscribe', { connectionId, subscription: { id: 'j', collection: 'items_all' } }))
+        .status,
+    ).toBe(200);
+    await r.until((x) => x.of('snapshot').some((e) => e.data.subscription === 'j' && e.data.done));
+    const w = await post(c.url, '/v1/mutate', {
+      clientId: 'relay-client',
+      mutationId: 1,
+      ops: [{ type: 'insert', table: 'item', row: { id: 'mine', status: 'open' } }],
+    });
+    expect(w.status).toBe(200);
+    expect(((await w.json()) as { cursor: string | null }).cursor).not.toBe(null);
+    await r.until((x) => x.of('ack').length === 1, 10_000, 'ack on the writer stream');
+    expect(JSON.stringify(r.of('changes'))).not.toContain('"mine"');
+    r.close();
   }, 60_000);
 
   it('SIGKILL of the capture owner under continuous writes: another node takes over, nothing lost or doubled, no resync', async () => {

@@ -10,10 +10,10 @@ import {
   unsubscribeRequestSchema,
 } from '@syncline/protocol';
 import type { z } from 'zod';
-import type { SyncConnection } from '../transport/sync-connection.ts';
 import type { ConnectionHub } from '../transport/connection-hub.ts';
 import { SseConnection } from '../transport/sse-connection.ts';
 import { SynclineError } from '../util/errors.ts';
+import type { StreamRelay, StreamRequest } from '../cluster/stream-relay.ts';
 import { clientIdOf } from './client-identity.ts';
 import { authenticate, checkOrigin, type Gate } from './gate.ts';
 import { readJson, sendJson } from './respond.ts';
@@ -21,6 +21,8 @@ import { openStream, streamRefusal, type StreamAdmission } from './stream-admiss
 
 export interface SyncRouteOptions extends StreamAdmission {
   gate: Gate;
+  /** Several nodes: reaches the node that holds a stream this one does not. */
+  relay?: StreamRelay;
   maxBodyBytes: number;
   maxBufferedBytes: number;
   maxSubscriptionsPerConnection: number;
@@ -76,10 +78,11 @@ export async function subscribeOnStream(
   query: URLSearchParams,
   o: SyncRouteOptions,
 ): Promise<void> {
-  const { conn, body } = await onOpenStream(req, query, o, subscribeRequestSchema, 'subscribe');
+  const { who, body } = await onOpenStream(req, query, o, subscribeRequestSchema, 'subscribe');
+  const request: StreamRequest = { kind: 'subscribe', ...who, subscription: body.subscription };
+  const answer = handleStreamRequest(o, request) ?? (await o.relay?.forward(request)) ?? null;
+  if (!answer) throw notFound();
   sendJson(res, 200, { ok: true });
-  // Errors for the subscription itself travel on the stream, where the client already handles them.
-  await o.router.subscribe(conn, [body.subscription], undefined, (id) => conn.subscribed(id));
 }
 
 export async function unsubscribeOnStream(
@@ -88,31 +91,46 @@ export async function unsubscribeOnStream(
   query: URLSearchParams,
   o: SyncRouteOptions,
 ): Promise<void> {
-  const { conn, body } = await onOpenStream(req, query, o, unsubscribeRequestSchema, 'unsubscribe');
-  sendJson(res, 200, { ok: true, removed: o.router.unsubscribe(conn, body.id) });
+  const { who, body } = await onOpenStream(req, query, o, unsubscribeRequestSchema, 'unsubscribe');
+  const request: StreamRequest = { kind: 'unsubscribe', ...who, id: body.id };
+  const answer = handleStreamRequest(o, request) ?? (await o.relay?.forward(request)) ?? null;
+  if (!answer) throw notFound();
+  sendJson(res, 200, { ok: true, removed: answer.removed === true });
 }
 
-/** A request about an open stream: its validated body and the caller's own connection. */
+/**
+ * Acts on a subscribe/unsubscribe for a stream this node holds (whether the request came here
+ * or was relayed from another node); null when the connection is not here.
+ */
+export function handleStreamRequest(o: { hub: ConnectionHub; router: SyncRouteOptions['router'] }, r: StreamRequest) {
+  const conn = o.hub.get(r.connectionId);
+  // Another client's or user's connection id is treated as unknown: ids are not capabilities to share.
+  if (!conn || conn.clientId !== r.clientId || conn.identity.userId !== r.userId) return null;
+  if (r.kind === 'unsubscribe') return { found: true, removed: o.router.unsubscribe(conn, r.id) };
+  // Errors for the subscription itself travel on the stream, where the client already handles them.
+  void o.router
+    .subscribe(conn, [r.subscription], undefined, (id) => conn.subscribed(id))
+    .catch(() => conn.error({ code: 'INTERNAL', message: 'could not subscribe', subscription: r.subscription.id }));
+  return { found: true };
+}
+
+/** A request about an open stream: its validated body and who asks. */
 async function onOpenStream<T extends { connectionId: string }>(
   req: IncomingMessage,
   query: URLSearchParams,
   o: SyncRouteOptions,
   schema: z.ZodType<T, z.ZodTypeDef, unknown>,
   what: string,
-): Promise<{ conn: SyncConnection; body: T }> {
+): Promise<{ who: { connectionId: string; clientId: string; userId: string }; body: T }> {
   const identity = await authenticate(req, query, o.gate);
   const clientId = clientIdOf(req, query);
   const parsed = schema.safeParse(await readJson(req, o.maxBodyBytes));
   if (!parsed.success) {
     throw new SynclineError('BAD_REQUEST', `invalid ${what} request: ${parsed.error.issues[0]?.message ?? ''}`);
   }
-  return { conn: connectionOf(o.hub, parsed.data.connectionId, clientId, identity.userId), body: parsed.data };
+  return { who: { connectionId: parsed.data.connectionId, clientId, userId: identity.userId }, body: parsed.data };
 }
 
-function connectionOf(hub: ConnectionHub, id: string, clientId: string, userId: string): SyncConnection {
-  const conn = hub.get(id);
-  // Another client's or user's connection id is treated as unknown: ids are not capabilities to share.
-  if (!conn || conn.clientId !== clientId || conn.identity.userId !== userId)
-    throw new SynclineError('NOT_FOUND', 'no open connection with that id for this client');
-  return conn;
+function notFound(): SynclineError {
+  return new SynclineError('NOT_FOUND', 'no open connection with that id for this client');
 }
