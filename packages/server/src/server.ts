@@ -211,7 +211,7 @@ export async function startSyncline(options: SynclineOptions): Promise<SynclineS
       const s = captureStatus();
       const lag = await lagBytes();
       return {
-        status: s.connected && Number.isFinite(lag) ? 'ok' : 'degraded',
+        status: s.connected && Number.isFinite(lag) && (!redisBus || redisBus.connected) ? 'ok' : 'degraded',
         replication: {
           slot,
           epoch: s.epoch,
@@ -221,6 +221,7 @@ export async function startSyncline(options: SynclineOptions): Promise<SynclineS
           confirmedLsn: formatLsn(s.confirmedLsn),
           lastError: s.lastError,
           captureOwner: owner ? owner.isOwner : true,
+          ...(redisBus ? { redis: redisBus.connected ? 'connected' : 'unreachable' } : {}),
         },
         connections: hub.counts(),
       };
@@ -245,6 +246,7 @@ export async function startSyncline(options: SynclineOptions): Promise<SynclineS
       metrics,
       ...(options.metricsToken !== undefined ? { metricsToken: options.metricsToken } : {}),
       ready: () => {
+        if (redisBus && !redisBus.connected) return { ready: false, reason: 'redis is unreachable' };
         const s = captureStatus();
         if (!s.connected) return { ready: false, reason: 'the replication stream is not connected' };
         if (router.currentEpoch === null) return { ready: false, reason: 'no stream epoch yet' };

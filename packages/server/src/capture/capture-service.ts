@@ -62,6 +62,11 @@ export class CaptureService {
   /** The last transaction handed to the bus (or the resume floor): nothing for Syncline after it, up to what we confirm. */
   private delivered: Lsn = 0n;
   private recording = false;
+  /** A publish was refused in this stream session: nothing more is published or confirmed until the next. */
+  private broken = false;
+  private session = 0;
+  /** The oldest transaction the bus refused and that was not handed over since. */
+  private mustDeliver: Lsn | null = null;
   private recordFailed = false;
   private lastRecordAt = 0;
   /** Transactions that had nothing for Syncline (not published). */
@@ -159,6 +164,10 @@ export class CaptureService {
 
   private async runStream(onFirstData: () => void): Promise<void> {
     if (this.stopped) return;
+    // Whatever the previous session had queued is dropped (see onTransaction), and it is resent.
+    await this.publishing;
+    this.session++;
+    this.broken = false;
     let seen = false;
     const stream = new ReplicationStream({
       connectionString: this.options.connectionString,
@@ -166,6 +175,8 @@ export class CaptureService {
       publication: this.options.publication,
       startLsn: this.lastLsn,
       onData: (payload) => {
+        // A stream being stopped may still deliver a little: only the current session counts.
+        if (this.stream !== stream || this.broken) return;
         if (!seen) {
           seen = true;
           onFirstData();
@@ -178,7 +189,7 @@ export class CaptureService {
           seen = true;
           onFirstData();
         }
-        this.confirmQuiet(stream, walEnd, replyRequested);
+        if (this.stream === stream) this.confirmQuiet(stream, walEnd, replyRequested);
       },
     });
     this.stream = stream;
@@ -196,9 +207,12 @@ export class CaptureService {
    * nothing open or in flight, at most once a second, and after recording that the range since the
    * last delivered transaction holds nothing for Syncline.
    */
-  private confirmQuiet(stream: ReplicationStream, position: Lsn, urgent = false): void {
-    if (this.assembler.inTransaction || this.pending > 0 || position <= stream.confirmedLsn) return;
-    if (urgent && (this.recording || this.recordFailed)) {
+  private confirmQuiet(stream: ReplicationStream, wanted: Lsn, urgent = false): void {
+    // Postgres skips a transaction whose commit record starts before the confirmed position, so
+    // with a refused one still to come, nothing past the last handed-over transaction is confirmed.
+    const position = this.mustDeliver !== null && wanted >= this.mustDeliver ? this.delivered : wanted;
+    if (this.broken || this.assembler.inTransaction || this.pending > 0 || position <= stream.confirmedLsn) return;
+    if (urgent && (this.recording || this.recordFailed) && this.stream === stream) {
       // Postgres is waiting for us (a shutdown waits for walsenders to be confirmed up to the end)
       // and the record cannot be written: confirm without it. A restart then resumes cursors from
       // this position only (the record no longer covers it), never across a gap.
@@ -208,11 +222,14 @@ export class CaptureService {
     if (this.recording || Date.now() - this.lastRecordAt < 1_000) return;
     this.recording = true;
     this.lastRecordAt = Date.now();
+    const session = this.session;
     saveResumeRange(this.options.pool, this.options.slot, this.delivered, position).then(
       () => {
         this.recording = false;
         this.recordFailed = false;
-        stream.confirm(position); // a lower position than one confirmed since is ignored
+        // Still true after the write? (A publish may have been refused meanwhile.)
+        if (this.stream === stream && this.session === session && !this.broken && this.pending === 0)
+          stream.confirm(position); // a lower position than one confirmed since is ignored
       },
       (err: unknown) => {
         this.recording = false;
@@ -235,7 +252,7 @@ export class CaptureService {
 
   private onTransaction(tx: CapturedTransaction): void {
     // Postgres resends from the confirmed position after a reconnect; those we already have.
-    if (tx.lsn <= this.lastLsn) return;
+    if (tx.lsn <= this.lastLsn || this.broken) return;
     this.lastLsn = tx.lsn;
     if (CaptureService.isEmpty(tx)) {
       // Other applications' transactions cost their decoding and nothing else: not in the log.
@@ -245,22 +262,34 @@ export class CaptureService {
     }
     this.pending++;
     const stream = this.stream;
-    this.publishing = this.publishing
-      .then(() => this.options.bus.publish(tx))
-      .then(
-        () => {
-          this.pending--;
-          if (tx.lsn > this.delivered) this.delivered = tx.lsn;
-          stream?.confirm(tx.lsn);
-        },
-        (err: unknown) => {
-          this.pending--;
-          // Not confirmed: Postgres will resend it after we reconnect.
-          this.options.logger.error({ err }, 'bus refused a transaction; restarting the stream');
-          this.lastLsn = tx.lsn - 1n;
-          void stream?.stop();
-        },
-      );
+    const session = this.session;
+    this.publishing = this.publishing.then(async () => {
+      // After a refusal nothing later of that stream session may go out, or be confirmed: a later
+      // transaction confirmed would move the slot past the refused one. Postgres resends them all.
+      if (session !== this.session || this.broken) {
+        this.pending--;
+        return;
+      }
+      try {
+        await this.options.bus.publish(tx);
+      } catch (err) {
+        this.pending--;
+        this.broken = true;
+        // The next session starts here: at the last transaction handed over, never inside the
+        // refused one (Postgres would skip a transaction whose commit starts before the start point).
+        this.lastLsn = this.delivered;
+        // A keepalive of the next session may already point past this transaction, before Postgres
+        // has resent it: no quiet confirm may pass it until it is handed over.
+        if (this.mustDeliver === null || tx.lsn < this.mustDeliver) this.mustDeliver = tx.lsn;
+        this.options.logger.error({ err }, 'bus refused a transaction; restarting the stream');
+        void stream?.stop();
+        return;
+      }
+      this.pending--;
+      if (tx.lsn > this.delivered) this.delivered = tx.lsn;
+      if (this.mustDeliver !== null && tx.lsn >= this.mustDeliver) this.mustDeliver = null;
+      stream?.confirm(tx.lsn);
+    });
   }
 }
 
