@@ -8,6 +8,7 @@ import { reconnectUsage, runReconnect } from './reconnect.ts';
 import { runTraffic, trafficUsage } from './traffic.ts';
 import { routingUsage, runRouting } from './routing.ts';
 import { rlsUsage, runRls } from './rls.ts';
+import { clusterUsage, runCluster } from './cluster.ts';
 import { UsageError } from './usage-error.ts';
 
 interface Benchmark {
@@ -22,6 +23,7 @@ const benchmarks: Record<string, Benchmark> = {
   reconnect: { usage: reconnectUsage, run: runReconnect },
   routing: { usage: routingUsage, run: runRouting },
   rls: { usage: rlsUsage, run: runRls },
+  cluster: { usage: clusterUsage, run: runCluster },
 };
 
 function usage(): string {

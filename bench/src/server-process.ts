@@ -24,6 +24,8 @@ export interface ServerProcessOptions {
   configName: string;
   /** Node flags for the server, e.g. `--expose-gc`. */
   nodeArgs?: string[];
+  /** More environment, e.g. REDIS_URL for a cluster node. */
+  env?: Record<string, string>;
 }
 
 export interface ServerMemory {
@@ -66,6 +68,7 @@ export class ServerProcess {
         PORT: String(o.port),
         LOG_LEVEL: 'silent',
         SYNCLINE_JWT_SECRET: o.jwtSecret,
+        ...o.env,
       },
     });
     const server = new ServerProcess(child, o.port, o.adminToken);
@@ -141,6 +144,11 @@ export class ServerProcess {
   }
 
   /** SIGTERM (graceful: the server ends its streams and replication), SIGKILL after 10 s. */
+  /** SIGKILL, as a crash. */
+  kill(): Promise<void> {
+    return this.child.stop(1_000, 'SIGKILL');
+  }
+
   stop(): Promise<void> {
     return this.child.stop(10_000);
   }

@@ -1,0 +1,212 @@
+/**
+ * `npm run bench -- cluster`: what several nodes over Redis cost, on the same
+ * commits in one run.
+ *
+ *   one node (in-process bus)            ─┐
+ *   three nodes over Redis, the          ─┴─ COMMIT → receipt, one WebSocket subscriber, paced commits
+ *   subscriber on a node that does not capture (so the Redis hop is in the path)
+ *
+ *   failover: SIGKILL of the capture owner while commits go on every 20 ms → the first change a
+ *   subscriber on a surviving node receives from a commit made after the kill; median of N rounds
+ *
+ * Needs Debian's `redis-server` (apt-get install redis-server).
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { newJwtSecret, tokenFor, tokensFor } from './auth.ts';
+import { setUpBench } from './bench-setup.ts';
+import { freePort, sleep } from './database.ts';
+import { withRunScope } from './run-scope.ts';
+import { ServerProcess } from './server-process.ts';
+import { median, percentile, ratio } from './stats.ts';
+import { formatMarkdownTable, formatTable } from './table.ts';
+import { intOption } from './usage-error.ts';
+import { WsSubscribers } from './ws-subscribers.ts';
+
+export const clusterUsage = `cluster [--commits 200] [--rounds 5]
+    COMMIT → receipt on one node vs three nodes over Redis, and failover time after SIGKILL of the capture owner`;
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+export async function runCluster(argv: string[]): Promise<void> {
+  const opt = (name: string) => {
+    const i = argv.indexOf(`--${name}`);
+    return i >= 0 ? argv[i + 1] : undefined;
+  };
+  const commits = intOption('commits', opt('commits'), 200, 1);
+  const rounds = intOption('rounds', opt('rounds'), 5, 1);
+  if (spawnSync('redis-server', ['--version']).status !== 0) {
+    console.error('redis-server is not installed (apt-get install redis-server): the cluster benchmark needs it.');
+    return;
+  }
+  await withRunScope(async (scope) => {
+    const { db, writer } = await setUpBench(repoRoot, scope, 'Syncline cluster benchmark');
+    await writer.query(
+      'CREATE TABLE bench_item (id int PRIMARY KEY, n bigint NOT NULL, version integer NOT NULL DEFAULT 1)',
+    );
+    await writer.query('INSERT INTO bench_item (id, n) VALUES (1, 0)');
+    const redisPort = await freePort();
+    const redis = spawn(
+      'redis-server',
+      [
+        '--port',
+        String(redisPort),
+        '--bind',
+        '127.0.0.1',
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+        '--dir',
+        mkdtempSync(path.join(os.tmpdir(), 'bench-redis-')),
+      ],
+      { stdio: 'ignore' },
+    );
+    scope.defer('redis-server', async () => {
+      redis.kill('SIGTERM');
+      await sleep(200);
+    });
+    await sleep(300);
+    const jwtSecret = newJwtSecret();
+    const adminToken = await tokenFor(jwtSecret, 'bench-admin');
+    const tokens = await tokensFor(jwtSecret, 'bench-user', 1);
+    const start = async (slot: string, port: number, redisUrl?: string) =>
+      ServerProcess.start({
+        repoRoot,
+        databaseUrl: db.url,
+        port,
+        jwtSecret,
+        adminToken,
+        configName: `${db.name}-${slot}-${port}.config.ts`,
+        config: `export default ${JSON.stringify({
+          collections: [{ name: 'bench_items', table: 'bench_item' }],
+          slot,
+          publication: `pub_${slot}`,
+          limits: { requestsPerSecond: 1_000_000 },
+        })};\n`,
+        ...(redisUrl ? { env: { REDIS_URL: redisUrl } } : {}),
+      });
+
+    let seq = 1;
+    const sent = new Map<number, number>();
+    const got: number[] = [];
+    let onSeq: ((n: number, at: number) => void) | null = null;
+    const subscribe = async (url: string) => {
+      const subs = new WsSubscribers({
+        baseUrl: url,
+        collection: 'bench_items',
+        column: 'n',
+        clientPrefix: `cluster-${new URL(url).port}`,
+        tokens,
+        onChange: (_i, n, at) => onSeq?.(n, at),
+      });
+      await subs.open(1, 20_000, scope.signal);
+      return subs;
+    };
+    const measure = async (url: string): Promise<number[]> => {
+      const subs = await subscribe(url);
+      got.length = 0;
+      for (let i = 0; i < commits + 20; i++) {
+        const n = seq++;
+        const done = new Promise<void>((resolve) => {
+          const t = setTimeout(resolve, 2_000);
+          onSeq = (m, at) => {
+            if (m !== n) return;
+            if (i >= 20) got.push(at - (sent.get(n) as number));
+            clearTimeout(t);
+            resolve();
+          };
+        });
+        sent.set(n, performance.now());
+        await writer.query('UPDATE bench_item SET n = $1 WHERE id = 1', [n]);
+        await done;
+        await sleep(10);
+      }
+      subs.close();
+      return [...got];
+    };
+
+    // One node.
+    const single = await start(`bench_single_${db.id}`, await freePort());
+    const one = await measure(single.url);
+    await single.stop();
+
+    // Three nodes over Redis; the subscriber on one that does not capture.
+    const redisUrl = `redis://127.0.0.1:${redisPort}`;
+    const slot = `bench_cluster_${db.id}`;
+    const ports = [await freePort(), await freePort(), await freePort()];
+    const nodes: ServerProcess[] = [];
+    for (const p of ports) nodes.push(await start(slot, p, redisUrl));
+    scope.defer('cluster nodes', () => Promise.all(nodes.map((n) => n.stop())).then(() => {}));
+    const ownerIndex = async () => {
+      for (const [i, n] of nodes.entries()) {
+        const h = (await n.getJson('/v1/health').catch(() => null)) as {
+          replication?: { captureOwner?: boolean };
+        } | null;
+        if (h?.replication?.captureOwner) return i;
+      }
+      return -1;
+    };
+    await sleep(1_000);
+    const owner = await ownerIndex();
+    const follower = nodes[(owner + 1) % 3] as ServerProcess;
+    const three = await measure(follower.url);
+
+    // Failover rounds.
+    const failovers: number[] = [];
+    for (let r = 0; r < rounds; r++) {
+      const o = await ownerIndex();
+      const watcherNode = nodes[(o + 1) % 3] as ServerProcess;
+      const subs = await subscribe(watcherNode.url);
+      let killedAt = 0;
+      let firstAfter = 0;
+      let stop = false;
+      const afterKill = new Set<number>();
+      onSeq = (n, at) => {
+        if (killedAt && afterKill.has(n) && !firstAfter) firstAfter = at;
+      };
+      const writes = (async () => {
+        while (!stop) {
+          const n = seq++;
+          if (killedAt) afterKill.add(n);
+          await writer.query('UPDATE bench_item SET n = $1 WHERE id = 1', [n]);
+          await sleep(20);
+        }
+      })();
+      await sleep(500);
+      const victim = nodes[o] as ServerProcess;
+      killedAt = performance.now();
+      await victim.kill();
+      const deadline = performance.now() + 20_000;
+      while (!firstAfter && performance.now() < deadline) await sleep(10);
+      stop = true;
+      await writes;
+      subs.close();
+      failovers.push(firstAfter ? firstAfter - killedAt : NaN);
+      nodes[o] = await start(slot, ports[o] as number, redisUrl);
+      await sleep(500);
+    }
+
+    const header = ['case', 'p50 ms', 'p99 ms', 'p50 vs one node', 'added at p50 ms'];
+    const rows = [
+      ['one node (in-process bus)', percentile(one, 50), percentile(one, 99), '1.0×', 0],
+      [
+        'three nodes over Redis (subscriber on a follower)',
+        percentile(three, 50),
+        percentile(three, 99),
+        ratio(percentile(three, 50), percentile(one, 50)),
+        percentile(three, 50) - percentile(one, 50),
+      ],
+    ];
+    console.log(`\nCOMMIT → receipt, ${commits} paced commits each, one WebSocket subscriber\n`);
+    console.log(formatTable(header, rows));
+    console.log(`\n${formatMarkdownTable(header, rows)}`);
+    console.log(
+      `\nfailover (SIGKILL of the capture owner → first change of a later commit on a surviving node), ${rounds} rounds: ` +
+        `median ${median(failovers).toFixed(0)} ms; all: ${failovers.map((f) => f.toFixed(0)).join(', ')} ms`,
+    );
+  });
+}
