@@ -204,6 +204,15 @@ export async function startSyncline(options: SynclineOptions): Promise<SynclineS
         faults: () => faults.toJSON(),
         rlsQueries: () => router.rlsQueries,
         replication,
+        ...(redisBus && owner
+          ? {
+              cluster: () => ({
+                redisErrors: redisBus.redisErrors,
+                acquisitions: owner?.acquisitions ?? 0,
+                behindBytes: () => redisBus.behindBytes(),
+              }),
+            }
+          : {}),
       },
       VERSION,
     );

@@ -80,6 +80,16 @@ describe.skipIf(skip !== null)('three nodes over Redis', () => {
     expect(second.of('snapshot')).toEqual([]);
     expect(JSON.stringify(second.of('changes'))).not.toContain('"c1"');
     second.close();
+
+    // Every node serves metrics; the owner counts its takeover, followers how far behind the log they read.
+    const o = await owner();
+    for (const [i, n] of nodes.entries()) {
+      const text = await (await fetch(`${n.url}/metrics`)).text();
+      expect(text).toMatch(/^syncline_redis_errors_total \d+/m);
+      expect(text).toMatch(/^syncline_shared_log_behind_bytes \d+/m);
+      expect(text).toContain(`syncline_capture_owner ${i === o ? 1 : 0}`);
+      if (i === o) expect(text).toMatch(/^syncline_capture_acquisitions_total [1-9]/m);
+    }
   }, 60_000);
 
   it('SSE subscribe and unsubscribe sent to another node than the stream reach it; a forged client id does not; a write on a third node is acked to its writer', async () => {

@@ -64,6 +64,15 @@ export class RedisBus implements Bus {
     this.reader.on('error', onError);
   }
 
+  /** WAL bytes between the newest entry of the shared log and the last one this node read (0 when caught up). */
+  async behindBytes(): Promise<number> {
+    const last = (await this.writer.xrevrange(this.logKey, '+', '-', 'COUNT', 1))[0];
+    if (!last) return 0;
+    const newest = BigInt(last[0].split('-')[0] as string);
+    const read = BigInt(this.lastId.split('-')[0] as string);
+    return newest > read ? Number(newest - read) : 0;
+  }
+
   get connected(): boolean {
     return this.writer.status === 'ready' && this.reader.status === 'ready';
   }

@@ -18,6 +18,8 @@ export interface MetricSources {
   capture(): { connected: boolean; skipped: number; owner: boolean };
   faults(): Record<string, number>;
   rlsQueries(): number;
+  /** Several nodes: Redis errors, how far this node's reader is behind the shared log, capture takeovers. */
+  cluster?(): { redisErrors: number; acquisitions: number; behindBytes(): Promise<number> };
   /** Read at scrape time; NaN when unknown. */
   replication(): Promise<{ lagBytes: number; retainedBytes: number; lagSeconds: number }>;
 }
@@ -229,6 +231,38 @@ export class Metrics {
       'WAL the slot keeps on the server (from its restart position).',
       'retainedBytes',
     );
+    const cluster = sources.cluster;
+    if (cluster) {
+      new Counter({
+        name: 'syncline_redis_errors_total',
+        help: 'Redis connection and command errors.',
+        registers: [r],
+        collect() {
+          this.reset();
+          this.inc(cluster().redisErrors);
+        },
+      });
+      new Counter({
+        name: 'syncline_capture_acquisitions_total',
+        help: 'Times this node took capture over.',
+        registers: [r],
+        collect() {
+          this.reset();
+          this.inc(cluster().acquisitions);
+        },
+      });
+      new Gauge({
+        name: 'syncline_shared_log_behind_bytes',
+        help: "WAL bytes between the shared log's newest entry and the last one this node read.",
+        registers: [r],
+        async collect() {
+          const v = await cluster()
+            .behindBytes()
+            .catch(() => NaN);
+          if (Number.isFinite(v)) this.set(v);
+        },
+      });
+    }
     new Gauge({
       name: 'syncline_capture_owner',
       help: '1 when this node runs capture (a single node always does).',
