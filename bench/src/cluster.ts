@@ -12,6 +12,7 @@
  * Needs Debian's `redis-server` (apt-get install redis-server).
  */
 import { spawn, spawnSync } from 'node:child_process';
+import { Redis } from 'ioredis';
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -190,6 +191,20 @@ export async function runCluster(argv: string[]): Promise<void> {
       await sleep(500);
     }
 
+    // Redis memory per 10,000 logged transactions (one-row updates, the shape measured above).
+    const redisClient = new Redis(redisUrl);
+    const used = async () => Number(/used_memory:(\d+)/.exec(await redisClient.info('memory'))?.[1] ?? NaN);
+    const logKey = `{syncline:${slot}}:log`;
+    const len0 = await redisClient.xlen(logKey);
+    const mem0 = await used();
+    const batch = Math.min(10_000, Math.max(0, 10_000 - len0));
+    for (let i = 0; i < batch; i++) await writer.query('UPDATE bench_item SET n = $1 WHERE id = 1', [seq++]);
+    const deadline = performance.now() + 60_000;
+    while ((await redisClient.xlen(logKey)) < len0 + batch && performance.now() < deadline) await sleep(100);
+    const mem1 = await used();
+    const len1 = await redisClient.xlen(logKey);
+    await redisClient.quit();
+
     const header = ['case', 'p50 ms', 'p99 ms', 'p50 vs one node', 'added at p50 ms'];
     const rows = [
       ['one node (in-process bus)', percentile(one, 50), percentile(one, 99), '1.0×', 0],
@@ -207,6 +222,11 @@ export async function runCluster(argv: string[]): Promise<void> {
     console.log(
       `\nfailover (SIGKILL of the capture owner → first change of a later commit on a surviving node), ${rounds} rounds: ` +
         `median ${median(failovers).toFixed(0)} ms; all: ${failovers.map((f) => f.toFixed(0)).join(', ')} ms`,
+    );
+    const added = len1 - len0;
+    console.log(
+      `Redis memory: ${added} more log entries took ${((mem1 - mem0) / 1024 / 1024).toFixed(1)} MiB ` +
+        `(${((((mem1 - mem0) / Math.max(1, added)) * 10_000) / 1024 / 1024).toFixed(1)} MiB per 10,000 transactions)`,
     );
   });
 }
