@@ -24,7 +24,7 @@ import { withRunScope } from './run-scope.ts';
 import { ServerProcess } from './server-process.ts';
 import { median, percentile, ratio } from './stats.ts';
 import { formatMarkdownTable, formatTable } from './table.ts';
-import { intOption } from './usage-error.ts';
+import { intOption, optionValues } from './usage-error.ts';
 import { WsSubscribers } from './ws-subscribers.ts';
 
 export const clusterUsage = `cluster [--commits 200] [--rounds 5]
@@ -33,10 +33,7 @@ export const clusterUsage = `cluster [--commits 200] [--rounds 5]
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
 export async function runCluster(argv: string[]): Promise<void> {
-  const opt = (name: string) => {
-    const i = argv.indexOf(`--${name}`);
-    return i >= 0 ? argv[i + 1] : undefined;
-  };
+  const opt = optionValues(argv);
   const commits = intOption('commits', opt('commits'), 200, 1);
   const rounds = intOption('rounds', opt('rounds'), 5, 1);
   if (spawnSync('redis-server', ['--version']).status !== 0) {

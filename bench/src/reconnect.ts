@@ -19,7 +19,7 @@ import { createBenchDatabase, openPostgres, withClient } from './database.ts';
 import { describeEnvironment, formatEnvironment } from './environment.ts';
 import { median } from './stats.ts';
 import { formatMarkdownTable, formatTable } from './table.ts';
-import { intOption } from './usage-error.ts';
+import { intOption, optionValues } from './usage-error.ts';
 
 export const reconnectUsage = `reconnect [--rows 10000] [--changed 100] [--rounds 5] [--markdown]
   bytes and time to catch up after a disconnect: cursor resume vs differential sync vs full snapshot`;
@@ -36,10 +36,7 @@ interface Catchup {
 }
 
 export async function runReconnect(argv: string[]): Promise<void> {
-  const opt = (name: string) => {
-    const i = argv.indexOf(`--${name}`);
-    return i >= 0 ? argv[i + 1] : undefined;
-  };
+  const opt = optionValues(argv);
   const rows = intOption('rows', opt('rows'), 10_000, 10);
   const changed = intOption('changed', opt('changed'), Math.round(rows / 100), 1);
   const rounds = intOption('rounds', opt('rounds'), 5, 1);

@@ -23,7 +23,7 @@ import { withRunScope } from './run-scope.ts';
 import { ServerProcess } from './server-process.ts';
 import { percentile, ratio } from './stats.ts';
 import { formatMarkdownTable, formatTable } from './table.ts';
-import { intOption } from './usage-error.ts';
+import { intOption, optionValues } from './usage-error.ts';
 import { WsSubscribers } from './ws-subscribers.ts';
 
 export const rlsUsage = `rls [--subscribers 1000] [--owners-per-commit 50] [--commits 100] [--warmup 20]
@@ -57,10 +57,7 @@ interface Outcome {
 }
 
 export async function runRls(argv: string[]): Promise<void> {
-  const opt = (name: string) => {
-    const i = argv.indexOf(`--${name}`);
-    return i >= 0 ? argv[i + 1] : undefined;
-  };
+  const opt = optionValues(argv);
   const subscribers = intOption('subscribers', opt('subscribers'), 1000, 1);
   const perCommit = Math.min(subscribers, intOption('owners-per-commit', opt('owners-per-commit'), 50, 1));
   const commits = intOption('commits', opt('commits'), 100, 1);

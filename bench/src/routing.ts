@@ -30,7 +30,7 @@ import { SyncConnection } from '../../packages/server/src/transport/sync-connect
 import { describeEnvironment, formatEnvironment } from './environment.ts';
 import { median, ratio } from './stats.ts';
 import { formatMarkdownTable, formatTable } from './table.ts';
-import { intOption } from './usage-error.ts';
+import { intOption, optionValues } from './usage-error.ts';
 
 export const routingUsage = `routing [--instances 100000] [--transactions 2000] [--changes 10] [--runs 3]
   the router alone, in process: eq filter vs claim filter vs compiled RLS`;
@@ -180,10 +180,7 @@ async function runOnce(setup: Setup, instances: number, txs: CapturedTransaction
 }
 
 export async function runRouting(argv: string[]): Promise<void> {
-  const opt = (name: string) => {
-    const i = argv.indexOf(`--${name}`);
-    return i >= 0 ? argv[i + 1] : undefined;
-  };
+  const opt = optionValues(argv);
   const instances = intOption('instances', opt('instances'), 100_000, 1);
   const count = intOption('transactions', opt('transactions'), 2_000, 1);
   const perTx = intOption('changes', opt('changes'), 10, 1);

@@ -11,3 +11,11 @@ export function intOption(name: string, value: string | undefined, dflt: number,
     throw new UsageError(`--${name} must be an integer ≥ ${min}, got ${JSON.stringify(value)}`);
   return n;
 }
+
+/** `--name value` from argv, or undefined. */
+export function optionValues(argv: string[]): (name: string) => string | undefined {
+  return (name) => {
+    const i = argv.indexOf(`--${name}`);
+    return i >= 0 ? argv[i + 1] : undefined;
+  };
+}
