@@ -44,16 +44,28 @@ export class Metrics {
     })
       .labels(version, process.version)
       .set(1);
-    const sent = new Counter({
+    // Written once per message per connection (the fan-out's hot path): plain counts here, turned
+    // into samples only when scraped.
+    const sentBy = new Map<string, number>();
+    let sentBytes = 0;
+    new Counter({
       name: 'syncline_messages_sent_total',
       help: 'Messages written to client streams.',
       labelNames: ['event'] as const,
       registers: [r],
+      collect() {
+        this.reset();
+        for (const [event, n] of sentBy) this.labels(event).inc(n);
+      },
     });
-    const bytes = new Counter({
+    new Counter({
       name: 'syncline_bytes_sent_total',
       help: 'Bytes written to client streams.',
       registers: [r],
+      collect() {
+        this.reset();
+        this.inc(sentBytes);
+      },
     });
     const resyncs = new Counter({
       name: 'syncline_resyncs_total',
@@ -74,8 +86,8 @@ export class Metrics {
     });
     this.events = {
       sent: (event, n) => {
-        sent.labels(event).inc();
-        bytes.inc(n);
+        sentBy.set(event, (sentBy.get(event) ?? 0) + 1);
+        sentBytes += n;
       },
       resync: (reason) => resyncs.labels(reason).inc(),
       error: (code) => errors.labels(code).inc(),

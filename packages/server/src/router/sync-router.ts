@@ -371,7 +371,7 @@ export class SyncRouter implements BusConsumer {
     }
     this.stats.transaction(tx.changes.length, perConnection.size, cache.size, performance.now() - t0);
     if (perConnection.size > 0) this.options.observe?.routed(tx.commitTime);
-    for (const w of [...this.headWaiters]) if (w.lsn <= tx.lsn) w.resolve();
+    if (this.headWaiters.size > 0) for (const w of [...this.headWaiters]) if (w.lsn <= tx.lsn) w.resolve();
   }
 
   // ── connection side ─────────────────────────────────────────────────────
