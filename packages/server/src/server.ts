@@ -97,7 +97,13 @@ export async function startSyncline(options: SynclineOptions): Promise<SynclineS
     const mutators = new Map((options.mutators ?? []).map((m) => [m.name, m]));
     if (mutators.size !== (options.mutators ?? []).length) throw new SetupError('two mutators share a name');
     const redisBus = options.redis
-      ? new RedisBus({ url: options.redis, slot, logger, maxEntries: limits.logTransactions })
+      ? new RedisBus({
+          url: options.redis,
+          slot,
+          logger,
+          maxEntries: limits.logTransactions,
+          maxBytes: limits.logBytes,
+        })
       : null;
     const bus = redisBus ?? new MemoryBus();
     let metrics: Metrics | null = null; // made once every part it reads exists

@@ -2,7 +2,7 @@
  * The bus across nodes: one Redis Stream per deployment, written by the node
  * that owns capture and read by every node (the owner too) into its router.
  *
- *   capture ─► publish ─► XADD {syncline:<slot>}:log <commit LSN>-0 (MAXLEN bound) ─► resolves ─► slot confirmed
+ *   capture ─► publish ─► XADD {syncline:<slot>}:log <commit LSN>-0, trimmed to count and bytes ─► resolves ─► slot confirmed
  *   every node: XREAD BLOCK from its last id ─► decode ─► router.onTransaction / onEpoch
  *
  * Entry ids are the commit LSN, so a transaction resent after a failover is
@@ -14,14 +14,17 @@
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { CapturedTransaction } from '../capture/captured-transaction.ts';
+import { boundedAppend } from './bounded-append.ts';
 import type { Bus, BusConsumer, StreamEpoch } from './bus.ts';
 
 export interface RedisBusOptions {
   url: string;
   /** Names the keys: `{syncline:<slot>}:log` and `{syncline:<slot>}:epoch`. */
   slot: string;
-  /** Entries the stream keeps (exact MAXLEN); older cursors resync. Default 10,000. */
+  /** Entries the stream keeps; older cursors resync. Default 10,000. */
   maxEntries?: number;
+  /** Bytes of encoded transactions the stream keeps (the newest is always kept). Default 64 MiB. */
+  maxBytes?: number;
   logger: Logger;
 }
 
@@ -35,7 +38,9 @@ export class RedisBus implements Bus {
   private readonly reader: Redis;
   private readonly logKey: string;
   private readonly epochKey: string;
-  private readonly maxEntries: number;
+  /** The byte total of the log's entries, kept by the append script. */
+  private readonly bytesKey: string;
+  private readonly append: (id: string, data: string) => Promise<number>;
   private readonly consumers = new Set<BusConsumer>();
   private running = false;
   private lastId = '0-0';
@@ -53,13 +58,18 @@ export class RedisBus implements Bus {
     const tag = `{syncline:${options.slot}}`;
     this.logKey = `${tag}:log`;
     this.epochKey = `${tag}:epoch`;
-    this.maxEntries = options.maxEntries ?? 10_000;
+    this.bytesKey = `${tag}:log-bytes`;
     const onError = (err: Error) => {
       this.redisErrors++;
       options.logger.warn({ err: err.message }, 'redis connection error');
     };
     this.writer = new Redis(options.url, { maxRetriesPerRequest: 2, enableOfflineQueue: false });
     this.reader = new Redis(options.url, { maxRetriesPerRequest: null });
+    this.append = boundedAppend(
+      this.writer,
+      { log: this.logKey, bytes: this.bytesKey },
+      { maxEntries: options.maxEntries ?? 10_000, maxBytes: options.maxBytes ?? 64 * 1024 * 1024 },
+    );
     this.writer.on('error', onError);
     this.reader.on('error', onError);
   }
@@ -80,7 +90,7 @@ export class RedisBus implements Bus {
   async publish(tx: CapturedTransaction): Promise<void> {
     const data = JSON.stringify(tx, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
     try {
-      await this.writer.xadd(this.logKey, 'MAXLEN', String(this.maxEntries), `${tx.lsn}-0`, 't', 'tx', 'd', data);
+      await this.append(`${tx.lsn}-0`, data);
     } catch (e) {
       // Already in the stream (a resend after failover or reconnect): handed over before.
       if (e instanceof Error && /equal or smaller/.test(e.message)) return;
@@ -99,7 +109,7 @@ export class RedisBus implements Bus {
     const record: EpochRecord = { epoch: e.epoch, floor: e.floor.toString() };
     await this.writer
       .multi()
-      .del(this.logKey)
+      .del(this.logKey, this.bytesKey)
       .set(this.epochKey, JSON.stringify(record))
       .xadd(this.logKey, `${e.floor}-1`, 't', 'epoch', 'd', JSON.stringify({ ...record, reason: e.reason }))
       .exec();
@@ -187,13 +197,9 @@ export class RedisBus implements Bus {
       return;
     }
     const record = JSON.parse(current) as EpochRecord;
-    const length = await this.reader.xlen(this.logKey);
-    let floor = BigInt(record.floor);
-    if (length >= this.maxEntries) {
-      // Trimmed: only cursors from the oldest entry kept can resume.
-      const first = (await this.reader.xrange(this.logKey, '-', '+', 'COUNT', 1))[0];
-      if (first) floor = BigInt(first[0].split('-')[0] as string);
-    }
+    // Trimmed (the epoch entry is gone): only cursors from the oldest entry kept can resume.
+    const first = (await this.reader.xrange(this.logKey, '-', '+', 'COUNT', 1))[0];
+    const floor = first?.[1][1] === 'tx' ? BigInt(first[0].split('-')[0] as string) : BigInt(record.floor);
     this.epoch = record.epoch;
     for (const c of this.consumers) c.onEpoch({ epoch: record.epoch, floor, reason: 'start' });
     this.lastId = `${floor}-1`;
