@@ -5,8 +5,12 @@
  * its cursor with no resync and no duplicate; when the capture owner is
  * SIGKILLed under continuous writes, another node takes capture over and every
  * client converges with no transaction lost or applied twice and no resync.
+ * When a follower is SIGKILLed, its clients (behind the dev round-robin front,
+ * no sticky sessions) reconnect to the other nodes and resume by cursor.
  */
+import type http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startRoundRobin } from '../../../examples/dispatch/src/round-robin.ts';
 import { startChildServer, type ChildServer } from './child-server.ts';
 import { eventually, watchedClient, type WatchedClient } from './client-harness.ts';
 import { COLLECTIONS, SCHEMA } from './fixtures.ts';
@@ -204,5 +208,72 @@ describe.skipIf(skip !== null)('three nodes over Redis', () => {
     await eventually(() => back.subs['counter']?.get('1')?.['n'] === n, 30_000, 'the moved client');
     expect(back.resyncs).toBe(0);
     console.log(`[cluster] failover: new owner after ${failoverMs} ms`);
+  }, 90_000);
+
+  it('SIGKILL of a follower: its clients reconnect to other nodes through the front and resume by cursor', async () => {
+    const frontPort = await freePort();
+    const front: http.Server = await startRoundRobin(frontPort, ports);
+    const url = `http://127.0.0.1:${frontPort}`;
+    const behind: WatchedClient[] = [];
+    const streams = () =>
+      Promise.all(
+        nodes.map(async (n) => {
+          const h = (await (await fetch(`${n.url}/v1/health`)).json()) as { connections: { sse: number; ws: number } };
+          return h.connections.sse + h.connections.ws;
+        }),
+      );
+    const before = await streams(); // the earlier tests' clients, one on each node
+    try {
+      // One after another, so the front's turns put two streams on every node.
+      for (let i = 0; i < 6; i++) {
+        const c = watchedClient(url, [{ id: 'counter', collection: 'counters' }], undefined, i % 2 ? 'ws' : 'sse');
+        behind.push(c);
+        await c.subs['counter']?.ready();
+      }
+      const o = await owner();
+      const held = (await streams()).map((k, i) => k - (before[i] as number));
+      const victim = nodes.findIndex((_, i) => i !== o && (held[i] as number) > 0);
+      expect(victim, `streams per node: ${held.join(', ')}`).toBeGreaterThanOrEqual(0);
+
+      const seen = behind.map(() => [] as number[]);
+      behind.forEach((c, i) =>
+        c.subs['counter']?.on('change', (e) => {
+          const v = c.subs['counter']?.get('1')?.['n'];
+          if (typeof v === 'number' && e.cause === 'changes') seen[i]?.push(v);
+        }),
+      );
+      const snapshots = behind.map((c) => c.client.stats.snapshotsCompleted);
+      const connects = behind.reduce((sum, c) => sum + c.client.stats.connects, 0);
+      let stop = false;
+      let n = 0;
+      const writer = (async () => {
+        while (!stop) {
+          const r = await db.query<{ n: number }>('UPDATE counter SET n = n + 1 WHERE id = 1 RETURNING n');
+          n = r.rows[0]?.n ?? n;
+          await new Promise((res) => setTimeout(res, 10));
+        }
+      })();
+      await new Promise((res) => setTimeout(res, 300));
+      await (nodes[victim] as ChildServer).kill('SIGKILL');
+      await new Promise((res) => setTimeout(res, 1_500));
+      stop = true;
+      await writer;
+      await eventually(() => behind.every((c) => c.subs['counter']?.get('1')?.['n'] === n), 30_000, `all at ${n}`);
+      // The victim's streams came back (elsewhere: it is still down), from their cursors.
+      expect(behind.reduce((sum, c) => sum + c.client.stats.connects, 0)).toBeGreaterThanOrEqual(
+        connects + (held[victim] as number),
+      );
+      for (const [i, c] of behind.entries()) {
+        expect(c.resyncs, `client ${i}`).toBe(0);
+        expect(c.client.stats.snapshotsCompleted, `client ${i} took no snapshot`).toBe(snapshots[i]);
+        expect(new Set(c.applied).size).toBe(c.applied.length);
+        const s = seen[i] as number[];
+        for (let k = 1; k < s.length; k++) expect(s[k], `client ${i}: ${s.join(',')}`).toBe((s[k - 1] as number) + 1);
+      }
+      nodes[victim] = await node(victim);
+    } finally {
+      await Promise.all(behind.map((c) => c.client.close()));
+      await new Promise((res) => front.close(res));
+    }
   }, 90_000);
 });
