@@ -6,6 +6,12 @@
  *   three nodes over Redis, the          ─┴─ COMMIT → receipt, one WebSocket subscriber, paced commits
  *   subscriber on a node that does not capture (so the Redis hop is in the path)
  *
+ *   fan-out: 1,000 subscribers on one node, then spread over the three; COMMIT → receipt at every one
+ *
+ *   reconnect storms, 2,000 subscribers that resume by cursor, commits going on every 20 ms:
+ *   one node restarted (SIGTERM, then SIGKILL); a follower of the three SIGKILLed (its
+ *   subscribers move to the others). Time until all are live, resyncs, node and PostgreSQL CPU.
+ *
  *   failover: SIGKILL of the capture owner while commits go on every 20 ms → the first change a
  *   subscriber on a surviving node receives from a commit made after the kill; median of N rounds
  *
@@ -26,9 +32,15 @@ import { median, percentile, ratio } from './stats.ts';
 import { formatMarkdownTable, formatTable } from './table.ts';
 import { intOption, optionValues } from './usage-error.ts';
 import { WsSubscribers } from './ws-subscribers.ts';
+import { type FanOutResult, fanOut } from './cluster-fanout.ts';
+import { reconnectStorm } from './cluster-storm.ts';
+import { postmasterPid } from './postgres-cpu.ts';
+import { ResumingSubscribers } from './resuming-subscribers.ts';
 
-export const clusterUsage = `cluster [--commits 200] [--rounds 5]
-    COMMIT → receipt on one node vs three nodes over Redis, and failover time after SIGKILL of the capture owner`;
+export const clusterUsage = `cluster [--commits 200] [--rounds 5] [--subscribers 1000] [--storm 2000]
+    COMMIT → receipt on one node vs three nodes over Redis (one subscriber, then --subscribers),
+    reconnect storms of --storm subscribers (one node restarted; a cluster follower SIGKILLed),
+    failover time after SIGKILL of the capture owner, and Redis memory per 10,000 transactions`;
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -36,6 +48,8 @@ export async function runCluster(argv: string[]): Promise<void> {
   const opt = optionValues(argv);
   const commits = intOption('commits', opt('commits'), 200, 1);
   const rounds = intOption('rounds', opt('rounds'), 5, 1);
+  const subscribers = intOption('subscribers', opt('subscribers'), 1_000, 1);
+  const stormSize = intOption('storm', opt('storm'), 2_000, 1);
   if (spawnSync('redis-server', ['--version']).status !== 0) {
     console.error('redis-server is not installed (apt-get install redis-server): the cluster benchmark needs it.');
     return;
@@ -70,7 +84,8 @@ export async function runCluster(argv: string[]): Promise<void> {
     await sleep(300);
     const jwtSecret = newJwtSecret();
     const adminToken = await tokenFor(jwtSecret, 'bench-admin');
-    const tokens = await tokensFor(jwtSecret, 'bench-user', 1);
+    const tokens = await tokensFor(jwtSecret, 'bench-user', Math.max(subscribers, stormSize));
+    const postmaster = await postmasterPid(writer);
     const start = async (slot: string, port: number, redisUrl?: string) =>
       ServerProcess.start({
         repoRoot,
@@ -127,9 +142,78 @@ export async function runCluster(argv: string[]): Promise<void> {
       return [...got];
     };
 
+    const nextSeq = () => seq++;
+    const fanOutOn = (servers: ServerProcess[]) =>
+      fanOut({
+        urls: servers.map((x) => x.url),
+        subscribers,
+        commits: Math.min(commits, 100),
+        warmup: 10,
+        collection: 'bench_items',
+        tokens,
+        writer,
+        nextSeq,
+        serverPids: servers.map((x) => x.pid),
+        signal: scope.signal,
+      });
+    let stormIndex = 0;
+    const storm = async (
+      name: string,
+      urls: string[],
+      pids: () => Array<number | undefined>,
+      victim: number,
+      disrupt: () => Promise<void>,
+    ) => {
+      const subs = new ResumingSubscribers({
+        urls,
+        collection: 'bench_items',
+        column: 'n',
+        clientPrefix: `storm-${stormIndex++}`,
+        tokens,
+      });
+      try {
+        await subs.open(stormSize, 120_000);
+        const drops = subs.perNode()[victim] as number;
+        return {
+          name,
+          drops,
+          ...(await reconnectStorm({
+            subs,
+            count: stormSize,
+            drops,
+            writer,
+            nextSeq,
+            serverPids: pids,
+            postmaster,
+            disrupt,
+          })),
+        };
+      } finally {
+        subs.close();
+      }
+    };
+    const storms: Array<Awaited<ReturnType<typeof storm>>> = [];
+
     // One node.
-    const single = await start(`bench_single_${db.id}`, await freePort());
+    const singleSlot = `bench_single_${db.id}`;
+    const singlePort = await freePort();
+    let single = await start(singleSlot, singlePort);
+    scope.defer('one node', () => single.stop());
     const one = await measure(single.url);
+    const oneFan = await fanOutOn([single]);
+    for (const how of ['SIGTERM', 'SIGKILL'] as const)
+      storms.push(
+        await storm(
+          `one node restarted (${how})`,
+          [single.url],
+          () => [single.pid],
+          0,
+          async () => {
+            await (how === 'SIGTERM' ? single.stop() : single.kill());
+            single = await start(singleSlot, singlePort);
+          },
+        ),
+      );
     await single.stop();
 
     // Three nodes over Redis; the subscriber on one that does not capture.
@@ -152,6 +236,23 @@ export async function runCluster(argv: string[]): Promise<void> {
     const owner = await ownerIndex();
     const follower = nodes[(owner + 1) % 3] as ServerProcess;
     const three = await measure(follower.url);
+    const threeFan = await fanOutOn(nodes);
+    {
+      const o = await ownerIndex();
+      const victim = (o + 1) % 3;
+      storms.push(
+        await storm(
+          'three nodes, a follower SIGKILLed',
+          nodes.map((x) => x.url),
+          () => nodes.map((x) => x.pid),
+          victim,
+          async () => {
+            await (nodes[victim] as ServerProcess).kill();
+          },
+        ),
+      );
+      nodes[victim] = await start(slot, ports[victim] as number, redisUrl);
+    }
 
     // Failover rounds.
     const failovers: number[] = [];
@@ -216,6 +317,57 @@ export async function runCluster(argv: string[]): Promise<void> {
     console.log(`\nCOMMIT → receipt, ${commits} paced commits each, one WebSocket subscriber\n`);
     console.log(formatTable(header, rows));
     console.log(`\n${formatMarkdownTable(header, rows)}`);
+
+    const fanHeader = [
+      'case',
+      'receipt p50 ms',
+      'receipt p99 ms',
+      'last receipt p50 ms',
+      'vs one node (p50)',
+      'node CPU ms/commit',
+      'missing',
+    ];
+    const fanRow = (name: string, r: FanOutResult) => [
+      name,
+      percentile(r.receipts, 50),
+      percentile(r.receipts, 99),
+      median(r.last),
+      ratio(percentile(r.receipts, 50), percentile(oneFan.receipts, 50)),
+      r.cpuMsPerCommit,
+      r.missing,
+    ];
+    const fanRows = [fanRow('one node', oneFan), fanRow('three nodes over Redis', threeFan)];
+    console.log(`\n${subscribers} WebSocket subscribers on one row, ${oneFan.last.length} paced commits\n`);
+    console.log(formatTable(fanHeader, fanRows));
+    console.log(`\n${formatMarkdownTable(fanHeader, fanRows)}`);
+
+    const stormHeader = [
+      'case',
+      'cut off',
+      'all live ms',
+      'after ready ms',
+      'resumed',
+      'resyncs',
+      'snapshots',
+      'converged',
+      'node CPU ms',
+      'Postgres CPU ms',
+    ];
+    const stormRows = storms.map((r) => [
+      r.name,
+      r.drops,
+      r.allLiveMs,
+      r.sinceReadyMs,
+      r.resumes,
+      r.resyncs ? `${r.resyncs} (${r.resyncReasons})` : 0,
+      r.snapshots,
+      `${r.converged}/${stormSize}`,
+      r.serverCpuMs,
+      r.postgresCpuMs,
+    ]);
+    console.log(`\nReconnect storm, ${stormSize} WebSocket subscribers resuming by cursor, commits every 20 ms\n`);
+    console.log(formatTable(stormHeader, stormRows));
+    console.log(`\n${formatMarkdownTable(stormHeader, stormRows)}`);
     console.log(
       `\nfailover (SIGKILL of the capture owner → first change of a later commit on a surviving node), ${rounds} rounds: ` +
         `median ${median(failovers).toFixed(0)} ms; all: ${failovers.map((f) => f.toFixed(0)).join(', ')} ms`,

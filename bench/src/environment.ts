@@ -70,10 +70,15 @@ export function processCpuMs(pid: number | undefined): number {
     // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     const ticks = Number(fields[11]) + Number(fields[12]);
-    return (ticks * 1000) / clockTicksPerSecond();
+    return ticksToMs(ticks);
   } catch {
     return NaN;
   }
+}
+
+/** Clock ticks (the unit of /proc/<pid>/stat times) in ms. */
+export function ticksToMs(ticks: number): number {
+  return (ticks * 1000) / clockTicksPerSecond();
 }
 
 let ticksPerSecond: number | null = null;

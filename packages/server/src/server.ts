@@ -29,6 +29,7 @@ import type { Gate } from './http/gate.ts';
 import { attachWebSocket } from './http/ws-endpoint.ts';
 import { Writers } from './writes/writers.ts';
 import { SetupError } from './util/errors.ts';
+import { within } from './util/within.ts';
 import { guardPool } from './util/guard-pool.ts';
 import { Faults } from './http/faults.ts';
 import { Metrics } from './metrics/metrics.ts';
@@ -153,6 +154,8 @@ export async function startSyncline(options: SynclineOptions): Promise<SynclineS
         bus,
         limits: { maxChanges: limits.maxTransactionChanges, maxBytes: limits.maxTransactionBytes },
         logger,
+        // One node's log dies with the process: the slot keeps the last 2 s for the next one.
+        confirmDelayMs: redisBus ? 0 : 2_000,
       });
     // One node: capture here. Several (Redis): whichever node holds the advisory lock captures.
     let single: CaptureService | null = null;
@@ -341,16 +344,22 @@ export async function startSyncline(options: SynclineOptions): Promise<SynclineS
         return currentCapture();
       },
       async stop() {
-        // Stop taking work, end streams (clients resume elsewhere by cursor), then capture and pool.
+        // Capture stops first and what it handed over is routed before the streams end: the slot
+        // is confirmed up to it, and one node's log dies with the process, so every cursor a client
+        // leaves with must already cover it (or a restart would find those cursors too old).
+        // Then streams end (clients resume here after a restart, or on another node, by cursor).
+        await owner?.stop();
+        await single?.stop();
+        await within(router.idle(), 5_000);
         const closed = new Promise<void>((r) => server.close(() => r()));
         hub.closeAll();
         wss.close();
+        // Ended streams get a moment to flush their last bytes before sockets are cut.
+        await within(closed, 2_000);
         server.closeAllConnections();
         await closed;
         if (policyTimer) clearInterval(policyTimer);
         await relay?.stop();
-        await owner?.stop();
-        await single?.stop();
         await redisBus?.stop();
         await pool.end();
       },

@@ -87,7 +87,7 @@ describe('restarting a node', () => {
         const r = await db.query<{ n: number }>('UPDATE counter SET n = n + 1 WHERE id = 1 RETURNING n');
         n = r.rows[0]?.n ?? n;
         if (busy) await db.query(`INSERT INTO noise (pad) SELECT 'x' FROM generate_series(1, 50)`);
-        await new Promise((res) => setTimeout(res, busy ? 5 : 50));
+        await new Promise((res) => setTimeout(res, 2));
       }
     })();
     const converged = (what: string) =>

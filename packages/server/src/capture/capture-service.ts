@@ -20,6 +20,7 @@ import type { Logger } from 'pino';
 import type { Bus } from '../bus/bus.ts';
 import type { CapturedTransaction } from './captured-transaction.ts';
 import type { Lsn } from './lsn.ts';
+import { DelayedConfirm } from './delayed-confirm.ts';
 import { decodePgoutput } from './pgoutput-decoder.ts';
 import { prepareSlot, saveEpoch, saveResumeRange } from './slot-manager.ts';
 import { ReplicationStream } from './replication-stream.ts';
@@ -35,6 +36,12 @@ export interface CaptureOptions {
   bus: Bus;
   limits: AssemblerLimits;
   logger: Logger;
+  /**
+   * Confirm the slot only this long after a transaction was handed over (0: at once). For a bus
+   * whose log dies with the process (one node): Postgres then resends the last moments to the
+   * next process, so cursors of clients that had not read them yet still resume.
+   */
+  confirmDelayMs?: number;
   /** Reconnect backoff bounds. */
   retryMinMs?: number;
   retryMaxMs?: number;
@@ -50,6 +57,8 @@ export interface CaptureStatus {
 
 export class CaptureService {
   private stream: ReplicationStream | null = null;
+  /** The current stream's confirmations (held back by confirmDelayMs). */
+  private confirms: DelayedConfirm | null = null;
   private stopped = false;
   private loop: Promise<void> | null = null;
   private epoch: string | null = null;
@@ -193,11 +202,14 @@ export class CaptureService {
       },
     });
     this.stream = stream;
+    this.confirms = new DelayedConfirm(stream, this.options.confirmDelayMs ?? 0);
     this.connected = true;
     this.lastError = null;
     try {
       await stream.run();
     } finally {
+      this.confirms.stop();
+      this.confirms = null;
       this.stream = null;
     }
   }
@@ -216,7 +228,7 @@ export class CaptureService {
       // Postgres is waiting for us (a shutdown waits for walsenders to be confirmed up to the end)
       // and the record cannot be written: confirm without it. A restart then resumes cursors from
       // this position only (the record no longer covers it), never across a gap.
-      stream.confirm(position);
+      this.confirms?.now(position);
       return;
     }
     if (this.recording || Date.now() - this.lastRecordAt < 1_000) return;
@@ -228,8 +240,11 @@ export class CaptureService {
         this.recording = false;
         this.recordFailed = false;
         // Still true after the write? (A publish may have been refused meanwhile.)
-        if (this.stream === stream && this.session === session && !this.broken && this.pending === 0)
-          stream.confirm(position); // a lower position than one confirmed since is ignored
+        if (this.stream === stream && this.session === session && !this.broken && this.pending === 0) {
+          // A lower position than one confirmed since is ignored. Postgres waiting (urgent): at once.
+          if (urgent) this.confirms?.now(position);
+          else this.confirms?.confirm(position);
+        }
       },
       (err: unknown) => {
         this.recording = false;
@@ -288,7 +303,7 @@ export class CaptureService {
       this.pending--;
       if (tx.lsn > this.delivered) this.delivered = tx.lsn;
       if (this.mustDeliver !== null && tx.lsn >= this.mustDeliver) this.mustDeliver = null;
-      stream?.confirm(tx.lsn);
+      if (this.stream === stream) this.confirms?.confirm(tx.lsn);
     });
   }
 }

@@ -110,6 +110,7 @@ export class SyncRouter implements BusConsumer {
   /** Subscribes waiting for the stream to reach their cursor. */
   private readonly headWaiters = new Set<{ lsn: bigint; resolve: () => void }>();
   private draining = false;
+  private drained: Array<() => void> = [];
   private gate: RlsGate;
   private readonly verdicts: RowVerdicts;
 
@@ -183,6 +184,12 @@ export class SyncRouter implements BusConsumer {
     if (!this.draining) void this.drain();
   }
 
+  /** Resolves once every transaction handed to the router so far has been routed (for a graceful stop). */
+  idle(): Promise<void> {
+    if (!this.draining && this.pending.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.drained.push(resolve));
+  }
+
   /** Policies may have changed outside the stream: handled in order with it, like a policy transaction. */
   policiesMayHaveChanged(): void {
     this.enqueue({ kind: 'policy' });
@@ -249,6 +256,7 @@ export class SyncRouter implements BusConsumer {
       }
     } finally {
       this.draining = false;
+      for (const resolve of this.drained.splice(0)) resolve();
     }
   }
 
