@@ -44,3 +44,21 @@ export {
   type Subscription,
   type UnsubscribeRequest,
 } from './schemas.ts';
+export {
+  broadcastRequestSchema,
+  broadcastSchema,
+  metaKeySchema,
+  presenceLeaveRequestSchema,
+  presenceLeaveSchema,
+  presenceSetRequestSchema,
+  presenceSetSchema,
+  roomNameSchema,
+  type Broadcast,
+  type BroadcastMessage,
+  type PresenceDiffMessage,
+  type PresenceLeave,
+  type PresenceMembers,
+  type PresenceMeta,
+  type PresenceSet,
+  type PresenceStateMessage,
+} from './presence.ts';

@@ -1,3 +1,4 @@
+import type { BroadcastMessage, PresenceDiffMessage, PresenceStateMessage } from './presence.ts';
 import type { Row } from './values.ts';
 
 export type ChangeOp = 'insert' | 'update' | 'delete';
@@ -84,6 +85,8 @@ export interface ErrorMessage {
   code: string;
   message: string;
   subscription?: string;
+  /** Presence: the room the error is about (the member is not in it, or no longer). */
+  room?: string;
 }
 
 /** SSE event names and their payloads. */
@@ -97,6 +100,9 @@ export interface SseEvents {
   ping: Record<string, never>;
   /** The subscription is on this connection; its snapshot or replay follows (WebSocket: `SUBSCRIBED`). */
   subscribed: SubscribedMessage;
+  presence_state: PresenceStateMessage;
+  presence_diff: PresenceDiffMessage;
+  broadcast: BroadcastMessage;
 }
 export type SseEventName = keyof SseEvents;
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { broadcastSchema, presenceLeaveSchema, presenceSetSchema } from './presence.ts';
 
 /** Client-chosen subscription id: short, printable, no surprises in logs or keys. */
 export const subscriptionIdSchema = z
@@ -50,8 +51,9 @@ export const clientMessageSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('UNSUBSCRIBE_ALL') }).strict(),
   z.object({ type: z.literal('PING') }).strict(),
   z.object({ type: z.literal('TOKEN_REFRESH'), token: z.string().min(1).max(8192) }).strict(),
-  z.object({ type: z.literal('PRESENCE_SET'), room: z.string().min(1).max(128), state: z.unknown() }).strict(),
-  z.object({ type: z.literal('PRESENCE_LEAVE'), room: z.string().min(1).max(128) }).strict(),
+  presenceSetSchema.extend({ type: z.literal('PRESENCE_SET') }).strict(),
+  presenceLeaveSchema.extend({ type: z.literal('PRESENCE_LEAVE') }).strict(),
+  broadcastSchema.extend({ type: z.literal('BROADCAST') }).strict(),
 ]);
 export type ClientMessage = z.infer<typeof clientMessageSchema>;
 

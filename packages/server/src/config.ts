@@ -10,11 +10,15 @@ import type { DbSessionOptions } from './auth/user-transaction.ts';
 import type { TableWriteRules } from './writes/write-rules.ts';
 import type { Mutator } from './writes/mutators.ts';
 import { defaultMaxStreams } from './transport/stream-capacity.ts';
+import { DEFAULT_PRESENCE_LIMITS, type PresenceLimits } from './presence/presence-limits.ts';
+import type { RoomDefinition } from './presence/room-definition.ts';
 
 export interface SynclineOptions {
   /** Postgres connection string (`DATABASE_URL`). */
   databaseUrl: string;
   collections: CollectionDefinition[];
+  /** Presence rooms (`defineRooms`); a client may join only these. */
+  rooms?: RoomDefinition[];
   /** HTTP port (`PORT`), default 4000; 0 picks a free one. */
   port?: number;
   host?: string;
@@ -30,7 +34,7 @@ export interface SynclineOptions {
   logger?: Logger;
   /** Handles requests outside `/v1` (e.g. the demo page). */
   fallback?: (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
-  limits?: Partial<SynclineLimits>;
+  limits?: Partial<AllLimits>;
   /**
    * Token verification. Defaults from SYNCLINE_JWT_SECRET (HS256) or
    * SYNCLINE_JWKS_URL; one of them is required.
@@ -112,7 +116,10 @@ export interface SynclineLimits {
   policyCheckMs: number;
 }
 
-export const DEFAULT_LIMITS: SynclineLimits = {
+/** Every bound, presence's included. */
+export type AllLimits = SynclineLimits & PresenceLimits;
+
+export const DEFAULT_LIMITS: AllLimits = {
   maxTransactionChanges: 10_000,
   maxTransactionBytes: 32 * 1024 * 1024,
   logTransactions: 10_000,
@@ -135,4 +142,5 @@ export const DEFAULT_LIMITS: SynclineLimits = {
   requestTimeoutMs: 30_000,
   maxWriteValueBytes: 16 * 1024,
   policyCheckMs: 10_000,
+  ...DEFAULT_PRESENCE_LIMITS,
 };

@@ -1,5 +1,5 @@
 export { startSyncline, type SynclineServer } from './server.ts';
-export { DEFAULT_LIMITS, type SynclineLimits, type SynclineOptions } from './config.ts';
+export { DEFAULT_LIMITS, type AllLimits, type SynclineLimits, type SynclineOptions } from './config.ts';
 export { defineCollections, type CollectionDefinition } from './collections/collection-config.ts';
 export type { Filter, ValueRef, Scalar } from './collections/filter/filter-types.ts';
 export {
@@ -16,3 +16,5 @@ export { defineMutator, type Mutator, type MutatorFn, type MutatorTx, type Mutat
 export { tagTransaction, type TagInput } from './writes/origin-tag.ts';
 export type { TableWriteRules, WriteRule, WriteRuleContext } from './writes/write-rules.ts';
 export { guardPool } from './util/guard-pool.ts';
+export { defineRooms, type RoomDefinition } from './presence/room-definition.ts';
+export { DEFAULT_PRESENCE_LIMITS, type PresenceLimits } from './presence/presence-limits.ts';

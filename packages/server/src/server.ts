@@ -2,6 +2,7 @@
  * Assembles one Syncline node: checks and prepares the database, then starts
  * capture → bus → router → HTTP/SSE, and stops them in reverse.
  */
+import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import pg from 'pg';
 import pino from 'pino';
@@ -29,6 +30,9 @@ import type { Gate } from './http/gate.ts';
 import { attachWebSocket } from './http/ws-endpoint.ts';
 import { Writers } from './writes/writers.ts';
 import { SetupError } from './util/errors.ts';
+import { PresenceCluster } from './presence/presence-cluster.ts';
+import { PresenceService } from './presence/presence-service.ts';
+import { loadRooms, roomTables } from './presence/room-definition.ts';
 import { within } from './util/within.ts';
 import { guardPool } from './util/guard-pool.ts';
 import { Faults } from './http/faults.ts';
@@ -68,8 +72,14 @@ export async function startSyncline(options: SynclineOptions): Promise<SynclineS
 
   try {
     await checkDatabase(pool);
-    await installSyncline(pool, publication, CollectionRegistry.tablesOf(options.collections));
+    /** This process among the cluster's nodes (presence metas and relayed requests name it). */
+    const nodeId = randomUUID();
+    const roomDefs = options.rooms ?? [];
+    await installSyncline(pool, publication, [
+      ...new Set([...CollectionRegistry.tablesOf(options.collections), ...roomTables(roomDefs)]),
+    ]);
     const registry = await CollectionRegistry.load(pool, options.collections);
+    const rooms = await loadRooms(pool, roomDefs);
     const verdicts = new RowVerdicts();
     let policyTrigger = false;
     let reloadPolicies: (() => Promise<Set<string>>) | undefined;
@@ -250,13 +260,17 @@ export async function startSyncline(options: SynclineOptions): Promise<SynclineS
       requests: new KeyedRateLimiter({ rate: limits.requestsPerSecond, burst: limits.requestsPerSecond * 2 }),
     };
     // Several nodes: SSE subscribe/unsubscribe for a stream another node holds travel there over Redis.
+    const presence = new PresenceService({ rooms, pool, db, limits, logger, node: nodeId });
+    bus.subscribe({ onEpoch: () => {}, onTransaction: (tx) => presence.onTransaction(tx) });
+    const presenceCluster = options.redis ? new PresenceCluster({ url: options.redis, slot, presence, logger }) : null;
     const relay = options.redis
-      ? new StreamRelay(options.redis, slot, (r) => handleStreamRequest({ hub, router }, r), logger)
+      ? new StreamRelay(options.redis, slot, (r) => handleStreamRequest({ hub, router, presence }, r), logger)
       : null;
     const handler = createHttpHandler({
       ...(relay ? { relay } : {}),
       router,
       hub,
+      presence,
       gate,
       logger,
       faults,
@@ -318,6 +332,7 @@ export async function startSyncline(options: SynclineOptions): Promise<SynclineS
     const wss = attachWebSocket(server, {
       router,
       hub,
+      presence,
       gate,
       logger,
       faults,
@@ -360,6 +375,8 @@ export async function startSyncline(options: SynclineOptions): Promise<SynclineS
         await closed;
         if (policyTimer) clearInterval(policyTimer);
         await relay?.stop();
+        presence.stop();
+        await presenceCluster?.stop();
         await redisBus?.stop();
         await pool.end();
       },

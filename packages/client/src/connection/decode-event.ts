@@ -27,6 +27,9 @@ function isChange(v: unknown): v is Change {
 
 const isSnapshotRow = (v: unknown): v is SnapshotRow => isObj(v) && isStr(v.key) && isObj(v.row) && isNum(v.version);
 
+const isMeta = (v: unknown): boolean => isObj(v) && isStr(v.ref) && isNum(v.onlineAt);
+const isMembers = (m: Obj): boolean => Object.values(m).every((metas) => Array.isArray(metas) && metas.every(isMeta));
+
 const validators: { [K in SseEventName]: (m: Obj) => boolean } = {
   hello: (m) => isStr(m.connectionId) && isNum(m.heartbeatMs),
   snapshot: (m) =>
@@ -41,6 +44,10 @@ const validators: { [K in SseEventName]: (m: Obj) => boolean } = {
   error: (m) => isStr(m.code) && (m.subscription === undefined || isStr(m.subscription)),
   ping: () => true,
   subscribed: (m) => isStr(m.id),
+  presence_state: (m) => isStr(m.room) && isObj(m.members) && isNum(m.count) && isMembers(m.members),
+  presence_diff: (m) =>
+    isStr(m.room) && isObj(m.joins) && isObj(m.leaves) && isNum(m.count) && isMembers(m.joins) && isMembers(m.leaves),
+  broadcast: (m) => isStr(m.room) && isStr(m.from) && isStr(m.event),
 };
 
 const isKnown = (type: string): type is SseEventName => Object.hasOwn(validators, type);

@@ -3,7 +3,9 @@
  * (claims set, role applied). Throws FORBIDDEN when the rule says no.
  */
 import type pg from 'pg';
+import type { CompiledAccess } from '../collections/collection.ts';
 import type { ResolvedSubscription } from '../collections/collection-registry.ts';
+import type { BoundFilter } from '../collections/filter/compile-filter.ts';
 import { SynclineError } from '../util/errors.ts';
 import { quoteTable } from '../util/quote-ident.ts';
 import type { Identity } from './token-verifier.ts';
@@ -18,25 +20,34 @@ export async function checkAccess(
 ): Promise<void> {
   const access = resolved.collection.access;
   if (!access) return;
-  let allowed: boolean;
-  if (access.kind === 'exists' && resolved.accessBound) {
-    const where = resolved.accessBound.toSql(1);
+  if (!(await accessAllows(pool, db, identity, access, resolved.accessBound, resolved.params)))
+    throw new SynclineError('FORBIDDEN', `not allowed to subscribe to ${resolved.collection.name} with these params`);
+}
+
+/** Whether a rule lets this user in with these params (`exists`: its filter already bound to them). */
+export async function accessAllows(
+  pool: pg.Pool,
+  db: DbSessionOptions,
+  identity: Identity,
+  access: CompiledAccess,
+  bound: BoundFilter | null,
+  params: Record<string, unknown>,
+): Promise<boolean> {
+  if (access.kind === 'exists' && bound) {
+    const where = bound.toSql(1);
     const sql = `SELECT EXISTS (SELECT 1 FROM ${quoteTable(access.table.qualified)} WHERE ${where.text}) AS ok`;
-    allowed = await withUserTransaction(pool, identity, db, 'READ ONLY', async (c) => {
+    return withUserTransaction(pool, identity, db, 'READ ONLY', async (c) => {
       const r = await c.query<{ ok: boolean }>(sql, where.values);
       return r.rows[0]?.ok === true;
     });
-  } else if (access.kind === 'function') {
-    allowed = await access.check({
+  }
+  if (access.kind === 'function')
+    return access.check({
       userId: identity.userId,
       claims: identity.claims,
-      params: resolved.params,
+      params,
       query: (sql, values) =>
         withUserTransaction(pool, identity, db, 'READ ONLY', async (c) => (await c.query(sql, values)).rows),
     });
-  } else {
-    allowed = false;
-  }
-  if (!allowed)
-    throw new SynclineError('FORBIDDEN', `not allowed to subscribe to ${resolved.collection.name} with these params`);
+  return false;
 }

@@ -1,5 +1,5 @@
 /**
- * Requests about a stream held by another node (SSE subscribe/unsubscribe),
+ * Requests about a stream held by another node (SSE subscribe/unsubscribe, presence),
  * relayed over Redis pub/sub: the node that got the request, having checked
  * its token, publishes it; the node holding the connection acts on it if the
  * connection is that client's and that user's, and answers. No sticky
@@ -11,11 +11,20 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import type { Subscription } from '@syncline/protocol';
+import type { Broadcast, PresenceLeave, PresenceSet, Subscription } from '@syncline/protocol';
+
+interface About {
+  connectionId: string;
+  clientId: string;
+  userId: string;
+}
 
 export type StreamRequest =
-  | { kind: 'subscribe'; connectionId: string; clientId: string; userId: string; subscription: Subscription }
-  | { kind: 'unsubscribe'; connectionId: string; clientId: string; userId: string; id: string };
+  | (About & { kind: 'subscribe'; subscription: Subscription })
+  | (About & { kind: 'unsubscribe'; id: string })
+  | (About & { kind: 'presence-set'; set: PresenceSet })
+  | (About & { kind: 'presence-leave'; leave: PresenceLeave })
+  | (About & { kind: 'broadcast'; broadcast: Broadcast });
 
 export interface StreamAnswer {
   found: boolean;

@@ -4,7 +4,7 @@
  * wire row `{ key, row, version }`.
  */
 import type { Row, SnapshotRow } from '@syncline/protocol';
-import type { AccessContext, CollectionDefinition } from './collection-config.ts';
+import type { AccessContext, AccessRule, CollectionDefinition } from './collection-config.ts';
 import type { CompiledFilter } from './filter/compile-filter.ts';
 import { compileFilter } from './filter/compile-filter.ts';
 import type { TableInfo } from './table-info.ts';
@@ -72,15 +72,22 @@ function compileAccess(
   tables: ReadonlyMap<string, TableInfo>,
   params: ReadonlySet<string>,
 ): CompiledAccess | null {
-  const rule = def.access;
-  if (!rule) return null;
+  return def.access ? compileAccessRule(`collection ${def.name}`, def.access, tables, params) : null;
+}
+
+/** Compiles a rule of a collection or a room (`what` names it in setup errors). */
+export function compileAccessRule(
+  what: string,
+  rule: AccessRule,
+  tables: ReadonlyMap<string, TableInfo>,
+  params: ReadonlySet<string>,
+): CompiledAccess {
   if (typeof rule === 'function') return { kind: 'function', check: rule };
   const table = tables.get(splitTable(rule.exists.table).qualified);
-  if (!table) throw new SetupError(`collection ${def.name}: access table ${rule.exists.table} was not loaded`);
+  if (!table) throw new SetupError(`${what}: access table ${rule.exists.table} was not loaded`);
   const filter = compileFilter(rule.exists.filter, table.columns);
   for (const p of filter.params) {
-    if (!params.has(p))
-      throw new SetupError(`collection ${def.name}: access rule uses param "${p}", which is not declared in params`);
+    if (!params.has(p)) throw new SetupError(`${what}: access rule uses param "${p}", which is not declared in params`);
   }
   return { kind: 'exists', table, filter };
 }

@@ -6,6 +6,7 @@ import { SynclineError } from '../util/errors.ts';
 import { sendError, sendJson } from './respond.ts';
 import type { SyncRouteOptions } from './sync-routes.ts';
 import { openEventStream, subscribeOnStream, unsubscribeOnStream } from './sync-routes.ts';
+import { presenceBroadcast, presenceLeave, presenceSet } from './presence-routes.ts';
 import type { DiffSyncContext } from '../router/diff-sync.ts';
 import { diffSyncRoute } from './diff-sync-route.ts';
 import { mutateRoute } from './mutate-route.ts';
@@ -42,6 +43,9 @@ export function createHttpHandler(o: HttpOptions): (req: IncomingMessage, res: S
     'GET /v1/sync/events': (req, res, q) => openEventStream(req, res, q, o),
     'POST /v1/sync/subscribe': (req, res, q) => subscribeOnStream(req, res, q, o),
     'POST /v1/sync/unsubscribe': (req, res, q) => unsubscribeOnStream(req, res, q, o),
+    'POST /v1/presence': (req, res, q) => presenceSet(req, res, q, o),
+    'POST /v1/presence/leave': (req, res, q) => presenceLeave(req, res, q, o),
+    'POST /v1/presence/broadcast': (req, res, q) => presenceBroadcast(req, res, q, o),
     'POST /v1/mutate': (req, res, q) => {
       const t0 = performance.now();
       res.once('finish', () => o.metrics?.mutated(res.statusCode, performance.now() - t0));

@@ -3,6 +3,7 @@
  * connection exists, and the wiring after (token clock, hub, router, HELLO).
  */
 import { PROTOCOL_VERSION } from '@syncline/protocol';
+import type { PresenceService } from '../presence/presence-service.ts';
 import type { SyncRouter } from '../router/sync-router.ts';
 import type { ConnectionHub } from '../transport/connection-hub.ts';
 import type { ConnectionEvents } from '../transport/connection-events.ts';
@@ -13,6 +14,7 @@ import { SynclineError } from '../util/errors.ts';
 export interface StreamAdmission {
   router: SyncRouter;
   hub: ConnectionHub;
+  presence: PresenceService;
   maxConnectionsPerUser: number;
   maxStreams: number;
   tokenWarningSec: number;
@@ -54,6 +56,7 @@ export function openStream(
   o.hub.add(conn, () => {
     lifetime.cancel();
     o.router.disconnect(conn);
+    o.presence.disconnect(conn);
   });
   o.router.connect(conn);
   conn.hello({ connectionId: conn.id, protocol: PROTOCOL_VERSION, heartbeatMs: o.hub.heartbeatMs });

@@ -14,6 +14,7 @@ import type { ConnectionHub } from '../transport/connection-hub.ts';
 import { SseConnection } from '../transport/sse-connection.ts';
 import { SynclineError } from '../util/errors.ts';
 import type { StreamRelay, StreamRequest } from '../cluster/stream-relay.ts';
+import type { PresenceService } from '../presence/presence-service.ts';
 import { clientIdOf } from './client-identity.ts';
 import { authenticate, checkOrigin, type Gate } from './gate.ts';
 import { readJson, sendJson } from './respond.ts';
@@ -102,11 +103,21 @@ export async function unsubscribeOnStream(
  * Acts on a subscribe/unsubscribe for a stream this node holds (whether the request came here
  * or was relayed from another node); null when the connection is not here.
  */
-export function handleStreamRequest(o: { hub: ConnectionHub; router: SyncRouteOptions['router'] }, r: StreamRequest) {
+export function handleStreamRequest(
+  o: { hub: ConnectionHub; router: SyncRouteOptions['router']; presence: PresenceService },
+  r: StreamRequest,
+) {
   const conn = o.hub.get(r.connectionId);
   // Another client's or user's connection id is treated as unknown: ids are not capabilities to share.
   if (!conn || conn.clientId !== r.clientId || conn.identity.userId !== r.userId) return null;
   if (r.kind === 'unsubscribe') return { found: true, removed: o.router.unsubscribe(conn, r.id) };
+  // Presence answers (and refusals) travel on the stream, like a subscription's.
+  if (r.kind === 'presence-set' || r.kind === 'presence-leave' || r.kind === 'broadcast') {
+    if (r.kind === 'presence-set') void o.presence.set(conn, r.set);
+    else if (r.kind === 'presence-leave') void o.presence.leave(conn, r.leave);
+    else void o.presence.broadcast(conn, r.broadcast);
+    return { found: true };
+  }
   // Errors for the subscription itself travel on the stream, where the client already handles them.
   void o.router
     .subscribe(conn, [r.subscription], undefined, (id) => conn.subscribed(id))
@@ -115,7 +126,7 @@ export function handleStreamRequest(o: { hub: ConnectionHub; router: SyncRouteOp
 }
 
 /** A request about an open stream: its validated body and who asks. */
-async function onOpenStream<T extends { connectionId: string }>(
+export async function onOpenStream<T extends { connectionId: string }>(
   req: IncomingMessage,
   query: URLSearchParams,
   o: SyncRouteOptions,
@@ -131,6 +142,6 @@ async function onOpenStream<T extends { connectionId: string }>(
   return { who: { connectionId: parsed.data.connectionId, clientId, userId: identity.userId }, body: parsed.data };
 }
 
-function notFound(): SynclineError {
+export function notFound(): SynclineError {
   return new SynclineError('NOT_FOUND', 'no open connection with that id for this client');
 }

@@ -174,9 +174,11 @@ class WsSession {
       case 'TOKEN_REFRESH':
         return this.refresh(m.token);
       case 'PRESENCE_SET':
+        return o.presence.set(conn, m);
       case 'PRESENCE_LEAVE':
-        conn.error({ code: 'BAD_REQUEST', message: 'presence is not available on this server yet' });
-        return;
+        return o.presence.leave(conn, m);
+      case 'BROADCAST':
+        return o.presence.broadcast(conn, m);
     }
   }
 

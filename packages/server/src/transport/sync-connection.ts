@@ -17,6 +17,7 @@ import type {
   ResyncMessage,
   SnapshotMessage,
   SseEventName,
+  SseEvents,
 } from '@syncline/protocol';
 import type { CollectionInstance, Subscriber } from '../collections/collection-instance.ts';
 import type { InstanceChange } from '../router/route-transaction.ts';
@@ -95,6 +96,11 @@ export abstract class SyncConnection {
 
   ack(msg: AckMessage): void {
     this.send('ack', msg);
+  }
+
+  /** Presence: a room's whole state, a diff, or another member's broadcast. */
+  presence<E extends 'presence_state' | 'presence_diff' | 'broadcast'>(event: E, msg: SseEvents[E]): void {
+    this.send(event, msg);
   }
 
   /** Sent as a subscription is admitted, before its snapshot or replay: from here on an `ack` covers it. */

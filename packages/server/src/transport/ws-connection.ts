@@ -20,6 +20,9 @@ const TYPES: Record<SseEventName, string> = {
   error: 'ERROR',
   ping: 'PING',
   subscribed: 'SUBSCRIBED',
+  presence_state: 'PRESENCE_STATE',
+  presence_diff: 'PRESENCE_DIFF',
+  broadcast: 'BROADCAST',
 };
 
 export class WsConnection extends SyncConnection {
