@@ -22,6 +22,7 @@ import type { MetaRecord } from './room-state.ts';
 
 const BEAT_MS = 1_000;
 const DEAD_MS = 5_000;
+const READ_MS = 10_000;
 
 /** Beat (ZADD with Redis's time), then take out nodes whose beat is older than ARGV[2] ms. */
 const BEAT = `
@@ -61,6 +62,7 @@ export class PresenceCluster implements PresenceLink {
   private readonly presence: PresenceService;
   private readonly me: string;
   private fresh = true;
+  private lastRead = Date.now();
 
   constructor(private readonly o: PresenceClusterOptions) {
     const tag = `{syncline:${o.slot}}`;
@@ -79,6 +81,8 @@ export class PresenceCluster implements PresenceLink {
     this.sub.on('message', (_ch: string, text: string) => this.onMessage(text));
     // Every (re)connection: our presence may be gone from Redis, and we may have missed messages.
     this.pub.on('ready', () => void this.resync());
+    // Messages sent while our subscription was down are lost: read everyone again once it is back.
+    this.sub.on('ready', () => void this.readAll().catch(() => {}));
     this.timer = setInterval(() => void this.beat(), BEAT_MS);
     this.timer.unref();
     o.presence.link = this;
@@ -135,6 +139,11 @@ export class PresenceCluster implements PresenceLink {
       // We were new to the set although we had beaten before: declared gone (or Redis lost it).
       if (added === 1 && !this.fresh) await this.resync();
       this.fresh = false;
+      // Now and then, everyone's hash again: a message lost on the way is mended within READ_MS.
+      if (Date.now() - this.lastRead > READ_MS) {
+        this.lastRead = Date.now();
+        await this.readAll();
+      }
     } catch (err) {
       this.o.logger.warn({ err: err instanceof Error ? err.message : err }, 'presence beat failed');
     }
@@ -149,9 +158,7 @@ export class PresenceCluster implements PresenceLink {
       await m.exec();
       await this.beat();
       await this.pub.publish(this.channel, JSON.stringify({ n: this.me, op: 'hello' } satisfies Message));
-      const nodes = await this.pub.zrange(this.nodes, 0, -1);
-      for (const node of nodes) if (node !== this.me) await this.readNode(node);
-      for (const node of this.presence.remoteNodes()) if (!nodes.includes(node)) this.presence.nodeGone(node);
+      await this.readAll();
     } catch (err) {
       this.o.logger.warn(
         { err: err instanceof Error ? err.message : err },
@@ -160,14 +167,22 @@ export class PresenceCluster implements PresenceLink {
     }
   }
 
+  /** Every other node's hash, and nodes we hold metas of that are no longer beating. */
+  private async readAll(): Promise<void> {
+    const nodes = await this.pub.zrange(this.nodes, 0, -1);
+    for (const node of nodes) if (node !== this.me) await this.readNode(node);
+    for (const node of this.presence.remoteNodes()) if (!nodes.includes(node)) this.presence.nodeGone(node);
+  }
+
   private async readNode(node: string): Promise<void> {
+    const since = performance.now();
     const all = await this.pub.hgetall(this.hashPrefix + node);
     const metas: Array<{ room: string; meta: MetaRecord }> = [];
     for (const [field, json] of Object.entries(all)) {
       const room = field.slice(0, field.indexOf('\u0000'));
       metas.push({ room, meta: JSON.parse(json) as MetaRecord });
     }
-    this.presence.replaceNode(node, metas);
+    this.presence.replaceNode(node, metas, since);
   }
 
   private onMessage(text: string): void {

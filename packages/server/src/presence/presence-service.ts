@@ -62,6 +62,10 @@ export class PresenceService {
   /** Metas of closed connections, by ref, until their grace period ends. */
   private readonly ghosts = new Map<string, { room: string; timer: NodeJS.Timeout }>();
   private readonly dirty = new Set<string>();
+  /** Refs other nodes removed lately, and when (a read of their hash begun before must not bring them back). */
+  private readonly removed = new Map<string, number>();
+  /** Connections that joined a room since the last flush: they get its whole state then. */
+  private readonly joiners = new Map<string, Set<SyncConnection>>();
   private readonly flushTimer: NodeJS.Timeout;
   private recheckTimer: NodeJS.Timeout | null = null;
   private readonly recheckTables = new Set<string>();
@@ -120,6 +124,7 @@ export class PresenceService {
     const member = this.members.get(conn);
     if (!member) return;
     this.members.delete(conn);
+    for (const room of member.rooms.keys()) this.joiners.get(room)?.delete(conn);
     if (member.timer) clearTimeout(member.timer);
     for (const [room, keys] of member.rooms) {
       this.listeners.get(room)?.delete(conn);
@@ -151,6 +156,7 @@ export class PresenceService {
   // ── from other nodes (the link) ────────────────────────────────────────
 
   remoteSet(room: string, meta: MetaRecord): void {
+    meta.seenAt = performance.now();
     const ghost = this.ghosts.get(meta.ref);
     if (ghost) {
       // Another node took this meta over (a reload landed there): it is not ours to remove.
@@ -162,6 +168,9 @@ export class PresenceService {
   }
 
   remoteRemove(room: string, ref: string, node: string): void {
+    this.removed.set(ref, performance.now());
+    if (this.removed.size > 10_000)
+      for (const old of [...this.removed.keys()].slice(0, 5_000)) this.removed.delete(old);
     const meta = this.states.get(room)?.get(ref);
     if (meta && meta.node === node) this.drop(room, meta, false);
   }
@@ -175,12 +184,21 @@ export class PresenceService {
     for (const [room, state] of this.states) for (const meta of state.metasOf(node)) this.drop(room, meta, false);
   }
 
-  /** A node's whole presence, read again (after Redis came back): what it no longer has leaves. */
-  replaceNode(node: string, metas: Array<{ room: string; meta: MetaRecord }>): void {
+  /**
+   * A node's whole presence, read from Redis (after a reconnect, a hello, or the periodic check):
+   * what it no longer has leaves. A message about a meta that arrived while the read was under
+   * way is newer than the read, and wins.
+   */
+  replaceNode(node: string, metas: Array<{ room: string; meta: MetaRecord }>, readSince: number): void {
     const keep = new Set(metas.map((m) => `${m.room}\u0000${m.meta.ref}`));
     for (const [room, state] of this.states)
-      for (const meta of state.metasOf(node)) if (!keep.has(`${room}\u0000${meta.ref}`)) this.drop(room, meta, false);
-    for (const { room, meta } of metas) this.remoteSet(room, meta);
+      for (const meta of state.metasOf(node))
+        if (!keep.has(`${room}\u0000${meta.ref}`) && (meta.seenAt ?? 0) < readSince) this.drop(room, meta, false);
+    for (const { room, meta } of metas) {
+      const held = this.states.get(room)?.get(meta.ref);
+      if ((held?.seenAt ?? 0) >= readSince || (this.removed.get(meta.ref) ?? 0) >= readSince) continue;
+      this.remoteSet(room, { ...meta, node });
+    }
   }
 
   /** Other nodes this node holds metas of. */
@@ -275,8 +293,12 @@ export class PresenceService {
     let listening = this.listeners.get(name);
     if (!listening) this.listeners.set(name, (listening = new Set()));
     if (!listening.has(conn)) {
+      // The room's state goes out at the next flush, built once for everyone who joined meanwhile
+      // (a join storm costs one state per flush, not one per member).
       listening.add(conn);
-      conn.presence('presence_state', room.state(this.o.limits.presenceMembersListed));
+      let waiting = this.joiners.get(name);
+      if (!waiting) this.joiners.set(name, (waiting = new Set()));
+      waiting.add(conn);
     }
   }
 
@@ -371,20 +393,29 @@ export class PresenceService {
   }
 
   private deliverBroadcast(msg: BroadcastMessage, from: SyncConnection | null): void {
-    for (const c of this.listeners.get(msg.room) ?? []) if (c !== from) c.presence('broadcast', msg);
+    const listening = this.listeners.get(msg.room);
+    if (!listening?.size) return;
+    const json = JSON.stringify(msg);
+    for (const c of listening) if (c !== from) c.presence('broadcast', json);
   }
 
   private flush(): void {
     const cap = this.o.limits.presenceMembersListed;
-    for (const name of this.dirty) {
+    for (const name of new Set([...this.dirty, ...this.joiners.keys()])) {
       const state = this.states.get(name);
       const out = state?.takeDiff(cap);
       const listening = this.listeners.get(name);
-      if (out && listening)
-        for (const c of listening) {
-          if (out.type === 'diff') c.presence('presence_diff', out.message);
-          else c.presence('presence_state', out.message);
-        }
+      const joined = this.joiners.get(name);
+      this.joiners.delete(name);
+      if (state && joined?.size) {
+        const json = JSON.stringify(out?.type === 'state' ? out.message : state.state(cap));
+        for (const c of joined) if (listening?.has(c)) c.presence('presence_state', json);
+      }
+      if (out && listening) {
+        const json = JSON.stringify(out.message);
+        const event = out.type === 'diff' ? 'presence_diff' : 'presence_state';
+        for (const c of listening) if (!joined?.has(c)) c.presence(event, json);
+      }
       if (state && state.size === 0 && !listening?.size) {
         this.states.delete(name);
         this.listeners.delete(name);

@@ -28,6 +28,8 @@ export interface MetaRecord {
   node: string;
   /** Its connection closed; it leaves when the grace period ends unless a reload takes it over. */
   ghost?: boolean;
+  /** When this node last heard of it from its node (performance.now()); not meaningful elsewhere. */
+  seenAt?: number;
 }
 
 interface Pending {

@@ -17,7 +17,6 @@ import type {
   ResyncMessage,
   SnapshotMessage,
   SseEventName,
-  SseEvents,
 } from '@syncline/protocol';
 import type { CollectionInstance, Subscriber } from '../collections/collection-instance.ts';
 import type { InstanceChange } from '../router/route-transaction.ts';
@@ -98,9 +97,13 @@ export abstract class SyncConnection {
     this.send('ack', msg);
   }
 
-  /** Presence: a room's whole state, a diff, or another member's broadcast. */
-  presence<E extends 'presence_state' | 'presence_diff' | 'broadcast'>(event: E, msg: SseEvents[E]): void {
-    this.send(event, msg);
+  /**
+   * Presence: a room's whole state, a diff, or another member's broadcast — as JSON serialised
+   * once for every member it goes to.
+   */
+  presence(event: 'presence_state' | 'presence_diff' | 'broadcast', json: string): void {
+    if (this.closed) return;
+    this.push(this.frame(event, json), event);
   }
 
   /** Sent as a subscription is admitted, before its snapshot or replay: from here on an `ack` covers it. */
