@@ -53,3 +53,5 @@ export { createQuery, type QueryBuilder, type ViewSource } from './query/live-qu
 export { MemoryTabLocks, type TabLocks } from './multitab/tab-locks.ts';
 export type { TabChannelFactory, TabChannelLike } from './multitab/tab-channel.ts';
 export type { TabRole } from './multitab/tab-coordinator.ts';
+// Presence: who is in a room, and an ephemeral broadcast beside it.
+export { PresenceRoom, type PresenceMember, type PresenceRoomEvents } from './presence/presence-room.ts';

@@ -1,4 +1,6 @@
-import type { CoveredChange, ErrorMessage, Row, WriteOp } from '@syncline/protocol';
+import type { CoveredChange, ErrorMessage, JsonValue, Row, WriteOp } from '@syncline/protocol';
+import type { PresenceRoom } from './presence/presence-room.ts';
+import { PresenceRooms } from './presence/presence-rooms.ts';
 import { DEFAULT_BACKOFF } from './connection/backoff.ts';
 import type { ConnectionState } from './connection/connection-state.ts';
 import { decodeEvent } from './connection/decode-event.ts';
@@ -48,6 +50,7 @@ export class SyncClient {
   readonly clientId: string;
   private readonly statsData = createStats();
   private readonly emitter = new Emitter<SyncClientEvents>();
+  private readonly rooms: PresenceRooms;
   private readonly registry: SubscriptionRegistry;
   private readonly server: ServerSubscriptions;
   private readonly stream: EventStream;
@@ -129,6 +132,7 @@ export class SyncClient {
       registry: this.registry,
       webSocket: (options.transport ?? 'ws') === 'ws' && webSocket !== undefined,
     });
+    this.rooms = new PresenceRooms({ send: (kind, body) => this.server.sendPresence(kind, body) });
     this.stream = new EventStream({
       fetch,
       timers: options.timers ?? realTimers,
@@ -196,6 +200,24 @@ export class SyncClient {
   private get following(): boolean {
     return this.tabs?.role === 'follower';
   }
+  /**
+   * Joins a presence room (`order:{orderId}` with `{ orderId }`, or a concrete name) with this
+   * connection's state, and returns its handle; the same room again returns the same handle.
+   * Rejoined by itself after a reconnect. Not yet available in a follower tab (see docs/client.md).
+   */
+  presence(room: string, params: Record<string, string | number> = {}, state: JsonValue = null): PresenceRoom {
+    if (this.following)
+      throw new Error(
+        'presence is not yet carried for follower tabs: use it from the leader tab or a client without tabs',
+      );
+    const name = room.replace(/\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_, p: string) => {
+      const v = params[p];
+      if (v === undefined) throw new Error(`presence room ${room} needs param "${p}"`);
+      return String(v);
+    });
+    return this.rooms.join(name, state);
+  }
+
   /** The last connection-level error (not tied to a subscription). */
   get error(): ErrorMessage | undefined {
     return this.lastError;
@@ -488,7 +510,14 @@ export class SyncClient {
         this.statsData.connects++;
         // connectionId first, so 'state' listeners seeing 'open' can read it.
         this.server.opened(decoded.message.connectionId);
-        return this.stream.opened(decoded.message.heartbeatMs);
+        this.stream.opened(decoded.message.heartbeatMs);
+        return this.rooms.opened();
+      case 'presence_state':
+        return this.rooms.onState(decoded.message);
+      case 'presence_diff':
+        return this.rooms.onDiff(decoded.message);
+      case 'broadcast':
+        return this.rooms.onBroadcast(decoded.message);
       case 'snapshot':
         return this.registry.applySnapshot(decoded.message);
       case 'changes':
@@ -554,6 +583,7 @@ export class SyncClient {
 
   private onError(error: ErrorMessage): void {
     this.statsData.errors++;
+    if (this.rooms.onError(error)) return void this.emitter.emit('error', error);
     const sub = error.subscription === undefined ? undefined : this.registry.get(error.subscription);
     // MUST_RESYNC scoped to a subscription means the same as a `resync` event.
     if (sub && error.code === 'MUST_RESYNC') return this.resync(sub.id);

@@ -34,6 +34,11 @@ export class ControlChannel {
     return this.enqueue('/v1/sync/unsubscribe', { connectionId, id });
   }
 
+  /** Presence on the SSE stream: `/v1/presence`, `/v1/presence/leave`, `/v1/presence/broadcast`. */
+  presence(connectionId: string, path: string, body: Record<string, unknown>): Promise<ControlResult> {
+    return this.enqueue(path, { connectionId, ...body });
+  }
+
   reset(): void {
     this.abort.abort(new DOMException('connection closed', 'AbortError'));
     this.abort = new AbortController();

@@ -150,6 +150,19 @@ export class ServerSubscriptions {
     else void this.control.unsubscribe(this.current, id);
   }
 
+  /** A presence request on the open connection; false when none is open (the next hello rejoins every room). */
+  sendPresence(kind: 'set' | 'leave' | 'broadcast', body: Record<string, unknown>): boolean {
+    if (this.current === undefined) return false;
+    if (this.useWs) {
+      const type = kind === 'set' ? 'PRESENCE_SET' : kind === 'leave' ? 'PRESENCE_LEAVE' : 'BROADCAST';
+      this.sender?.({ type, ...body });
+    } else {
+      const path = kind === 'set' ? '/v1/presence' : kind === 'leave' ? '/v1/presence/leave' : '/v1/presence/broadcast';
+      void this.control.presence(this.current, path, body);
+    }
+    return true;
+  }
+
   private async headers(): Promise<Record<string, string>> {
     return commonHeaders(this.options.clientId, await resolveToken(this.options.token));
   }
