@@ -9,6 +9,7 @@ import pg from 'pg';
 import { guardPool, startEmbeddedPostgres, startSyncline } from '@syncline/server';
 import type { RunningPostgres } from '@syncline/server';
 import { demoCollections } from './collections.ts';
+import { demoRooms } from './rooms.ts';
 import { startActivity } from './activity.ts';
 import { DEV_SECRET } from './demo-auth.ts';
 import { demoMutators } from './mutators.ts';
@@ -46,6 +47,7 @@ async function main(): Promise<void> {
   const server = await startSyncline({
     databaseUrl,
     collections: demoCollections,
+    rooms: demoRooms,
     port,
     auth: { jwtSecret: secret },
     db: { role: DEMO_ROLE },

@@ -215,7 +215,9 @@ export class SyncClient {
       if (v === undefined) throw new Error(`presence room ${room} needs param "${p}"`);
       return String(v);
     });
-    return this.rooms.join(name, state);
+    const handle = this.rooms.join(name, state);
+    if (this.stream.state === 'idle') this.stream.start(); // a room alone opens the connection too
+    return handle;
   }
 
   /** The last connection-level error (not tied to a subscription). */
