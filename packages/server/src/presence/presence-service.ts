@@ -230,8 +230,9 @@ export class PresenceService {
   // ── inside ─────────────────────────────────────────────────────────────
 
   private inOrder(conn: SyncConnection, op: () => Promise<void>): Promise<void> {
-    const member = this.members.get(conn);
-    if (!member) return op();
+    if (conn.closed) return Promise.resolve();
+    // Every operation of a connection waits for the one before (its first join's access check too).
+    const member = this.members.get(conn) ?? this.newMember(conn);
     const next = member.chain.then(op, op);
     member.chain = next.catch(() => {});
     return next;
