@@ -17,13 +17,11 @@
  *
  * Needs Debian's `redis-server` (apt-get install redis-server).
  */
-import { spawn, spawnSync } from 'node:child_process';
 import { Redis } from 'ioredis';
-import { mkdtempSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { newJwtSecret, tokenFor, tokensFor } from './auth.ts';
+import { redisMissing, startBenchRedis } from './bench-redis.ts';
 import { setUpBench } from './bench-setup.ts';
 import { freePort, sleep } from './database.ts';
 import { withRunScope } from './run-scope.ts';
@@ -50,38 +48,15 @@ export async function runCluster(argv: string[]): Promise<void> {
   const rounds = intOption('rounds', opt('rounds'), 5, 1);
   const subscribers = intOption('subscribers', opt('subscribers'), 1_000, 1);
   const stormSize = intOption('storm', opt('storm'), 2_000, 1);
-  if (spawnSync('redis-server', ['--version']).status !== 0) {
-    console.error('redis-server is not installed (apt-get install redis-server): the cluster benchmark needs it.');
-    return;
-  }
+  const missing = redisMissing();
+  if (missing) return void console.error(missing);
   await withRunScope(async (scope) => {
     const { db, writer } = await setUpBench(repoRoot, scope, 'Syncline cluster benchmark');
     await writer.query(
       'CREATE TABLE bench_item (id int PRIMARY KEY, n bigint NOT NULL, version integer NOT NULL DEFAULT 1)',
     );
     await writer.query('INSERT INTO bench_item (id, n) VALUES (1, 0)');
-    const redisPort = await freePort();
-    const redis = spawn(
-      'redis-server',
-      [
-        '--port',
-        String(redisPort),
-        '--bind',
-        '127.0.0.1',
-        '--save',
-        '',
-        '--appendonly',
-        'no',
-        '--dir',
-        mkdtempSync(path.join(os.tmpdir(), 'bench-redis-')),
-      ],
-      { stdio: 'ignore' },
-    );
-    scope.defer('redis-server', async () => {
-      redis.kill('SIGTERM');
-      await sleep(200);
-    });
-    await sleep(300);
+    const redisUrl = await startBenchRedis(scope);
     const jwtSecret = newJwtSecret();
     const adminToken = await tokenFor(jwtSecret, 'bench-admin');
     const tokens = await tokensFor(jwtSecret, 'bench-user', Math.max(subscribers, stormSize));
@@ -217,7 +192,6 @@ export async function runCluster(argv: string[]): Promise<void> {
     await single.stop();
 
     // Three nodes over Redis; the subscriber on one that does not capture.
-    const redisUrl = `redis://127.0.0.1:${redisPort}`;
     const slot = `bench_cluster_${db.id}`;
     const ports = [await freePort(), await freePort(), await freePort()];
     const nodes: ServerProcess[] = [];

@@ -9,6 +9,7 @@ import { runTraffic, trafficUsage } from './traffic.ts';
 import { routingUsage, runRouting } from './routing.ts';
 import { rlsUsage, runRls } from './rls.ts';
 import { clusterUsage, runCluster } from './cluster.ts';
+import { presenceUsage, runPresence } from './presence.ts';
 import { UsageError } from './usage-error.ts';
 
 interface Benchmark {
@@ -24,6 +25,7 @@ const benchmarks: Record<string, Benchmark> = {
   routing: { usage: routingUsage, run: runRouting },
   rls: { usage: rlsUsage, run: runRls },
   cluster: { usage: clusterUsage, run: runCluster },
+  presence: { usage: presenceUsage, run: runPresence },
 };
 
 function usage(): string {

@@ -231,3 +231,20 @@ describe('presence on one node', () => {
     await sse.until((r) => r.of('error').some((e) => e.data.code === 'TOO_LARGE'));
   });
 });
+
+describe('a node that serves only presence', () => {
+  it('starts with rooms and no collections (an empty publication), and serves them', async () => {
+    const db = await createTestDatabase('');
+    const server = await startTestServer(db, [], { rooms: [{ name: 'lobby' }] });
+    try {
+      const r = new WsReader(wsUrl(server.url, 'only-presence', testToken('kim')));
+      await r.until((x) => x.of('hello').length === 1);
+      r.send({ type: 'PRESENCE_SET', room: 'lobby', state: { hi: true } });
+      await r.until((x) => presenceView(x, 'lobby').users.has('kim'));
+      r.close();
+    } finally {
+      await server.stop();
+      await db.drop();
+    }
+  });
+});

@@ -107,12 +107,18 @@ async function ensurePublication(client: pg.PoolClient, publication: string, tab
     [publication],
   );
   const exists = await client.query(`SELECT 1 FROM pg_publication WHERE pubname = $1`, [publication]);
+  // No tables at all is allowed (a node that only serves presence rooms): the publication is empty.
   if (exists.rowCount === 0) {
-    await client.query(`CREATE PUBLICATION ${quoteIdent(publication)} FOR TABLE ${list}`);
+    await client.query(`CREATE PUBLICATION ${quoteIdent(publication)}${list ? ` FOR TABLE ${list}` : ''}`);
     return;
   }
   const have = new Set(rows.map((r) => `${r.schemaname}.${r.tablename}`));
   const want = new Set(tables.map((t) => splitTable(t).qualified));
   const same = have.size === want.size && [...want].every((t) => have.has(t));
-  if (!same) await client.query(`ALTER PUBLICATION ${quoteIdent(publication)} SET TABLE ${list}`);
+  if (same) return;
+  if (list) await client.query(`ALTER PUBLICATION ${quoteIdent(publication)} SET TABLE ${list}`);
+  else
+    await client.query(
+      `ALTER PUBLICATION ${quoteIdent(publication)} DROP TABLE ${[...have].map(quoteTable).join(', ')}`,
+    );
 }
