@@ -61,22 +61,15 @@ export async function runCluster(argv: string[]): Promise<void> {
     const adminToken = await tokenFor(jwtSecret, 'bench-admin');
     const tokens = await tokensFor(jwtSecret, 'bench-user', Math.max(subscribers, stormSize));
     const postmaster = await postmasterPid(writer);
-    const start = async (slot: string, port: number, redisUrl?: string) =>
-      ServerProcess.start({
-        repoRoot,
-        databaseUrl: db.url,
+    const base = { repoRoot, databaseUrl: db.url, databaseName: db.name, jwtSecret, adminToken };
+    const start = (slot: string, port: number, redisUrl?: string) =>
+      ServerProcess.node(
+        base,
+        slot,
         port,
-        jwtSecret,
-        adminToken,
-        configName: `${db.name}-${slot}-${port}.config.ts`,
-        config: `export default ${JSON.stringify({
-          collections: [{ name: 'bench_items', table: 'bench_item' }],
-          slot,
-          publication: `pub_${slot}`,
-          limits: { requestsPerSecond: 1_000_000 },
-        })};\n`,
-        ...(redisUrl ? { env: { REDIS_URL: redisUrl } } : {}),
-      });
+        { collections: [{ name: 'bench_items', table: 'bench_item' }], limits: { requestsPerSecond: 1_000_000 } },
+        redisUrl,
+      );
 
     let seq = 1;
     const sent = new Map<number, number>();

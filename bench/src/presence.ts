@@ -46,22 +46,17 @@ export async function runPresence(argv: string[]): Promise<void> {
     scope.defer('nodes', () => Promise.all(servers.map((s) => s.stop())).then(() => {}));
     const start = async (slot: string, redis?: string) => {
       const port = await freePort();
-      const s = await ServerProcess.start({
-        repoRoot,
-        databaseUrl: db.url,
+      const s = await ServerProcess.node(
+        { repoRoot, databaseUrl: db.url, databaseName: db.name, jwtSecret, adminToken },
+        slot,
         port,
-        jwtSecret,
-        adminToken,
-        configName: `${db.name}-${slot}-${port}.config.ts`,
-        config: `export default ${JSON.stringify({
+        {
           collections: [],
           rooms: [{ name: 'open:{name}' }],
-          slot,
-          publication: `pub_${slot}`,
           limits: { requestsPerSecond: 1_000_000, presenceMembersListed: count * 2 },
-        })};\n`,
-        ...(redis ? { env: { REDIS_URL: redis } } : {}),
-      });
+        },
+        redis,
+      );
       servers.push(s);
       return s;
     };

@@ -51,6 +51,29 @@ export class ServerProcess {
     this.url = `http://127.0.0.1:${port}`;
   }
 
+  /**
+   * A node of a benchmark: its config is `options` plus its own slot and publication
+   * (`pub_<slot>`); nodes given one slot and a Redis URL form a cluster.
+   */
+  static node(
+    base: { repoRoot: string; databaseUrl: string; databaseName: string; jwtSecret: string; adminToken: string },
+    slot: string,
+    port: number,
+    options: Record<string, unknown>,
+    redisUrl?: string,
+  ): Promise<ServerProcess> {
+    return ServerProcess.start({
+      repoRoot: base.repoRoot,
+      databaseUrl: base.databaseUrl,
+      port,
+      jwtSecret: base.jwtSecret,
+      adminToken: base.adminToken,
+      configName: `${base.databaseName}-${slot}-${port}.config.ts`,
+      config: `export default ${JSON.stringify({ ...options, slot, publication: `pub_${slot}` })};\n`,
+      ...(redisUrl ? { env: { REDIS_URL: redisUrl } } : {}),
+    });
+  }
+
   static async start(o: ServerProcessOptions): Promise<ServerProcess> {
     const dir = path.join(o.repoRoot, '.syncline', 'bench');
     mkdirSync(dir, { recursive: true });
