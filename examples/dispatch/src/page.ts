@@ -11,6 +11,7 @@ const HTML = `<!doctype html>
 <head>
 <meta charset="utf-8">
 <title>Syncline · Dispatch</title>
+<link rel="icon" href="data:,">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <style>
   body { font: 14px system-ui, sans-serif; margin: 0; background: #f4f5f7; color: #172b4d; }
