@@ -29,7 +29,7 @@ import { Drafts } from './drafts/drafts.ts';
 import type { Predictor } from './mutations/pending-mutations.ts';
 import type { SubscriptionParams } from './store/subscription-handle.ts';
 import { TabCoordinator, type TabHost, type TabRole } from './multitab/tab-coordinator.ts';
-import type { ConnectionMirror, MirroredMutation, TabMessage } from './multitab/tab-messages.ts';
+import type { ConnectionMirror, MirroredMutation, PresenceEvent, TabMessage } from './multitab/tab-messages.ts';
 import { browserLocks } from './multitab/tab-locks.ts';
 import { browserChannel } from './multitab/tab-channel.ts';
 import type { PendingMutation } from './mutations/pending-mutations.ts';
@@ -132,7 +132,14 @@ export class SyncClient {
       registry: this.registry,
       webSocket: (options.transport ?? 'ws') === 'ws' && webSocket !== undefined,
     });
-    this.rooms = new PresenceRooms({ send: (kind, body) => this.server.sendPresence(kind, body) });
+    // A follower tab's presence rides the leader's connection, under this tab's own key.
+    this.rooms = new PresenceRooms({
+      send: (kind, body) => {
+        if (!this.following) return this.server.sendPresence(kind, body);
+        this.tabs?.presence(kind, body);
+        return true;
+      },
+    });
     this.stream = new EventStream({
       fetch,
       timers: options.timers ?? realTimers,
@@ -203,20 +210,17 @@ export class SyncClient {
   /**
    * Joins a presence room (`order:{orderId}` with `{ orderId }`, or a concrete name) with this
    * connection's state, and returns its handle; the same room again returns the same handle.
-   * Rejoined by itself after a reconnect. Not yet available in a follower tab (see docs/client.md).
+   * Rejoined by itself after a reconnect; in a follower tab it rides the leading tab's connection.
    */
   presence(room: string, params: Record<string, string | number> = {}, state: JsonValue = null): PresenceRoom {
-    if (this.following)
-      throw new Error(
-        'presence is not yet carried for follower tabs: use it from the leader tab or a client without tabs',
-      );
     const name = room.replace(/\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_, p: string) => {
       const v = params[p];
       if (v === undefined) throw new Error(`presence room ${room} needs param "${p}"`);
       return String(v);
     });
     const handle = this.rooms.join(name, state);
-    if (this.stream.state === 'idle') this.stream.start(); // a room alone opens the connection too
+    // A room alone opens the connection too (a follower tab's rides the leader's).
+    if (!this.following && this.stream.state === 'idle') this.stream.start();
     return handle;
   }
 
@@ -515,11 +519,10 @@ export class SyncClient {
         this.stream.opened(decoded.message.heartbeatMs);
         return this.rooms.opened();
       case 'presence_state':
-        return this.rooms.onState(decoded.message);
       case 'presence_diff':
-        return this.rooms.onDiff(decoded.message);
       case 'broadcast':
-        return this.rooms.onBroadcast(decoded.message);
+        this.toFollowers({ t: 'presence-event', event: decoded } as TabMessage);
+        return this.presenceEvent(decoded);
       case 'snapshot':
         return this.registry.applySnapshot(decoded.message);
       case 'changes':
@@ -585,7 +588,11 @@ export class SyncClient {
 
   private onError(error: ErrorMessage): void {
     this.statsData.errors++;
-    if (this.rooms.onError(error)) return void this.emitter.emit('error', error);
+    if (error.room !== undefined) {
+      this.toFollowers({ t: 'presence-event', event: { type: 'error', message: error } });
+      this.presenceEvent({ type: 'error', message: error });
+      return void this.emitter.emit('error', error);
+    }
     const sub = error.subscription === undefined ? undefined : this.registry.get(error.subscription);
     // MUST_RESYNC scoped to a subscription means the same as a `resync` event.
     if (sub && error.code === 'MUST_RESYNC') return this.resync(sub.id);
@@ -660,6 +667,7 @@ export class SyncClient {
       remoteGone: (id) => {
         if (!this.localHeld.has(id)) this.park(id);
       },
+      remotePresence: (kind, body) => void this.server.sendPresence(kind, body),
       remoteMutate: async (requestId, body) => {
         await this.startWrites();
         return this.writes.submitFor(requestId, body);
@@ -667,6 +675,7 @@ export class SyncClient {
       adoptPending: (list) => this.adoptPending(list),
       leaderChanged: () => {
         for (const id of this.localHeld) this.awaitingReset.add(id);
+        this.rooms.opened(); // the new leader's connection holds none of our metas yet
       },
       applyMirror: (message) => this.applyMirror(message),
       localSubscriptions: () =>
@@ -767,6 +776,14 @@ export class SyncClient {
     }
   }
 
+  /** What the connection (ours, or the leader's) said about presence, to this tab's rooms. */
+  private presenceEvent(e: PresenceEvent): void {
+    if (e.type === 'presence_state') this.rooms.onState(e.message);
+    else if (e.type === 'presence_diff') this.rooms.onDiff(e.message);
+    else if (e.type === 'broadcast') this.rooms.onBroadcast(e.message);
+    else this.rooms.onError(e.message);
+  }
+
   /** Following: replays what the leader's subscriptions and mutations went through. */
   private applyMirror(m: TabMessage): void {
     const pending = this.writes.pending;
@@ -775,9 +792,13 @@ export class SyncClient {
     const held = (id: string) => (this.localHeld.has(id) ? this.registry.get(id) : undefined);
     const following = (id: string) => (this.awaitingReset.has(id) ? undefined : held(id));
     switch (m.t) {
+      case 'presence-event':
+        return this.presenceEvent(m.event);
       case 'state': {
         const previous = this.state;
         this.mirrored = m.connection;
+        // The leader's connection came (back) up: our rooms join again on it.
+        if (m.connection.state === 'open' && previous !== 'open') this.rooms.opened();
         if (m.connection.state === 'backoff') this.registry.connectionLost();
         if (m.connection.state === 'closed' && m.connection.error) {
           this.lastError = m.connection.error;

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { MutationBody } from '../mutations/pending-mutations.ts';
 import { TabCoordinator, type TabHost } from './tab-coordinator.ts';
 import { MemoryTabLocks } from './tab-locks.ts';
@@ -41,6 +41,8 @@ class RecordingHost implements TabHost {
     this.mutations.push({ requestId, body });
     return this.answer(requestId);
   };
+  presences: Array<{ kind: string; body: Record<string, unknown> }> = [];
+  remotePresence = (kind: string, body: Record<string, unknown>) => void this.presences.push({ kind, body });
   adoptPending = () => undefined;
   leaderChanges = 0;
   leaderChanged = () => void this.leaderChanges++;
@@ -145,6 +147,36 @@ describe('TabCoordinator', () => {
     expect(a.coordinator.hasRemoteInterest('s2')).toBe(false);
     expect(a.host.released).toEqual(['s1']);
     expect(a.host.gone).toEqual(['s2']);
+  });
+
+  it("a follower's presence goes out on the leader's connection; its tab gone, it leaves after a grace period unless a reload comes back with its key", async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout'], shouldAdvanceTime: true });
+    try {
+      const locks = new MemoryTabLocks();
+      const a = tab('presence', locks);
+      const b = tab('presence', locks);
+      const c = tab('presence', locks);
+      for (const t of [a, b, c]) await t.coordinator.start();
+      b.coordinator.presence('set', { room: 'lobby', state: { tab: 'b' }, key: 'kb' });
+      c.coordinator.presence('set', { room: 'lobby', state: { tab: 'c' }, key: 'kc' });
+      await settle();
+      expect(a.host.presences.map((p) => p.body['key'])).toEqual(['kb', 'kc']);
+
+      b.coordinator.close();
+      c.coordinator.close();
+      await settle();
+      // c reloads: a new tab with c's key joins again within the grace period.
+      const c2 = tab('presence', locks);
+      await c2.coordinator.start();
+      c2.coordinator.presence('set', { room: 'lobby', state: { tab: 'c' }, key: 'kc' });
+      await settle();
+      vi.advanceTimersByTime(3_100);
+      await settle();
+      const leaves = a.host.presences.filter((p) => p.kind === 'leave').map((p) => p.body);
+      expect(leaves).toEqual([{ room: 'lobby', key: 'kb' }]);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('a follower announces its subscriptions to a new leader', async () => {

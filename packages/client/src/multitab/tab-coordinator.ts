@@ -15,7 +15,7 @@
  * sent again to the next one; the leader recognises a mutation it already
  * queued by its request id (kept with the outbox entry), so none runs twice.
  */
-import type { ErrorMessage, SnapshotRow, Subscription as WireSubscription } from '@syncline/protocol';
+import type { ErrorMessage, JsonValue, SnapshotRow, Subscription as WireSubscription } from '@syncline/protocol';
 import type { MutationBody } from '../mutations/pending-mutations.ts';
 import { OutboxClosedError } from '../mutations/outbox.ts';
 import type { AwaitedOwnRows } from '../mutations/client-writes.ts';
@@ -31,6 +31,8 @@ import {
   type TabMessage,
 } from './tab-messages.ts';
 
+/** How long a closed follower tab's presence waits for it to come back (a reload) before it leaves. */
+const PRESENCE_GRACE_MS = 3_000;
 export type TabRole = 'starting' | 'leader' | 'follower' | 'closed';
 
 /** What the client does for the coordinator. */
@@ -55,6 +57,8 @@ export interface TabHost {
   /** The last follower that wanted it closed without unsubscribing (it may be reloading). */
   remoteGone(id: string): void;
   remoteMutate(requestId: string, body: MutationBody): Promise<number>;
+  /** A follower's presence request, for the leader's connection (a leave also when the follower's tab goes). */
+  remotePresence(kind: 'set' | 'leave' | 'broadcast', body: Record<string, JsonValue>): void;
   /** Follower: the leader's pending mutations, replacing ours. */
   adoptPending(list: MirroredMutation[]): void;
   /** Follower: a leader's effect to replay. */
@@ -100,6 +104,8 @@ export class TabCoordinator {
   private readonly interests = new Map<string, Set<string>>();
   /** Leader: followers whose tab lock we queue for. */
   private readonly watched = new Set<string>();
+  /** Leader: the rooms (and tab keys) each follower is in, to leave for it when its tab goes. */
+  private readonly presences = new Map<string, Map<string, JsonValue>>();
   /** Follower: mutate requests not yet answered. */
   private readonly requests = new Map<string, MutateRequest>();
 
@@ -163,6 +169,11 @@ export class TabCoordinator {
 
   unsubscribe(id: string): void {
     this.post({ t: 'unsub', from: this.tabId, id });
+  }
+
+  /** Follower: a presence request for the leader to send on its connection. */
+  presence(kind: 'set' | 'leave' | 'broadcast', body: Record<string, JsonValue>): void {
+    this.post({ t: 'presence', from: this.tabId, kind, body });
   }
 
   /** Queues a mutation with the leader; resolves with the id it gave it. */
@@ -268,6 +279,15 @@ export class TabCoordinator {
         }
         return;
       }
+      case 'presence': {
+        this.watch(m.from);
+        let rooms = this.presences.get(m.from);
+        if (!rooms) this.presences.set(m.from, (rooms = new Map()));
+        const room = String(m.body['room']);
+        if (m.kind === 'set') rooms.set(room, m.body['key'] ?? '');
+        if (m.kind === 'leave') rooms.delete(room);
+        return host.remotePresence(m.kind, m.body);
+      }
       case 'mutate':
         host.remoteMutate(m.requestId, m.body).then(
           (mutationId) => this.post({ t: 'mutated', to: m.from, requestId: m.requestId, mutationId }),
@@ -317,6 +337,7 @@ export class TabCoordinator {
       case 'sub':
       case 'unsub':
       case 'mutate':
+      case 'presence':
         return; // for the leader
       default:
         // Only the leader that welcomed us: an old one's last words, or a new one's first before
@@ -332,6 +353,17 @@ export class TabCoordinator {
     this.o.locks
       .request(this.tabLock(tab), { signal: this.abort.signal }, () => {
         this.watched.delete(tab);
+        // Its presence leaves with it, after a grace period: a reloaded tab comes back with the
+        // same key (sessionStorage) and joins again, and then nobody sees it leave.
+        const gone = this.presences.get(tab);
+        this.presences.delete(tab);
+        if (gone?.size)
+          setTimeout(() => {
+            for (const [room, key] of gone) {
+              const back = [...this.presences.values()].some((rooms) => rooms.get(room) === key);
+              if (!back && this.currentRole === 'leader') this.o.host.remotePresence('leave', { room, key });
+            }
+          }, PRESENCE_GRACE_MS);
         for (const [id, tabs] of this.interests) {
           if (!tabs.delete(tab) || tabs.size > 0) continue;
           this.interests.delete(id);

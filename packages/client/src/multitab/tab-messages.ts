@@ -1,9 +1,9 @@
 /**
  * What tabs of one origin say to each other over their BroadcastChannel.
  *
- *   follower ─ join / sub / unsub / mutate ─▶ leader
+ *   follower ─ join / sub / unsub / mutate / presence ─▶ leader
  *   leader   ─ welcome / sub-error / mutated ─▶ one follower (`to`)
- *   leader   ─ leader / state / changes / ack / reset / resync / own / fail
+ *   leader   ─ leader / state / changes / ack / reset / resync / own / fail / presence-event
  *              pending-add / pending-confirm / pending-reject ─▶ every follower
  *
  * Followers replay what the leader's subscriptions and pending mutations went
@@ -13,6 +13,9 @@
  */
 import type {
   AckMessage,
+  BroadcastMessage,
+  PresenceDiffMessage,
+  PresenceStateMessage,
   Change,
   ChangesMessage,
   ErrorMessage,
@@ -47,6 +50,8 @@ export type TabMessage =
   | { t: 'sub'; from: string; sub: WireSubscription }
   | { t: 'unsub'; from: string; id: string }
   | { t: 'mutate'; from: string; requestId: string; body: MutationBody }
+  /** A follower's presence request, carried on the leader's connection under the follower's tab key. */
+  | { t: 'presence'; from: string; kind: 'set' | 'leave' | 'broadcast'; body: Record<string, JsonValue> }
   // leader → one follower
   | { t: 'welcome'; from: string; to: string; pending: MirroredMutation[]; connection: ConnectionMirror }
   | { t: 'sub-error'; to: string; id: string; error: ErrorMessage }
@@ -71,7 +76,15 @@ export type TabMessage =
   | { t: 'fail'; id: string; error: ErrorMessage }
   | { t: 'pending-add'; mutation: MirroredMutation }
   | { t: 'pending-confirm'; mutationId: number; rows: WrittenRow[]; cursor: string | null }
-  | { t: 'pending-reject'; mutationId: number; error: MutationError; current?: WrittenRow };
+  | { t: 'pending-reject'; mutationId: number; error: MutationError; current?: WrittenRow }
+  /** What the shared connection heard about presence rooms (each tab applies it to the rooms it holds). */
+  | { t: 'presence-event'; event: PresenceEvent };
+
+export type PresenceEvent =
+  | { type: 'presence_state'; message: PresenceStateMessage }
+  | { type: 'presence_diff'; message: PresenceDiffMessage }
+  | { type: 'broadcast'; message: BroadcastMessage }
+  | { type: 'error'; message: ErrorMessage };
 
 /** As posted: the protocol version and the posting tab (followers take effects only from their leader). */
 export type Envelope = TabMessage & { v: number; sender: string };
@@ -81,6 +94,7 @@ const KINDS = new Set<string>([
   'sub',
   'unsub',
   'mutate',
+  'presence',
   'welcome',
   'sub-error',
   'mutated',
@@ -95,6 +109,7 @@ const KINDS = new Set<string>([
   'pending-add',
   'pending-confirm',
   'pending-reject',
+  'presence-event',
 ]);
 
 /**

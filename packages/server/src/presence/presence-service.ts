@@ -275,6 +275,7 @@ export class PresenceService {
     const room = this.state(name);
     let ref = keys.get(key);
     let onlineAt = Date.now();
+    const added = !ref;
     if (!ref) {
       // A reload within the grace period: the closed connection's meta is taken over, unchanged in ref.
       const ghost = room.find(conn.identity.userId, key);
@@ -293,9 +294,10 @@ export class PresenceService {
     this.link?.set(name, meta);
     let listening = this.listeners.get(name);
     if (!listening) this.listeners.set(name, (listening = new Set()));
-    if (!listening.has(conn)) {
+    if (!listening.has(conn) || added) {
       // The room's state goes out at the next flush, built once for everyone who joined meanwhile
-      // (a join storm costs one state per flush, not one per member).
+      // (a join storm costs one state per flush, not one per member). A new meta on a connection
+      // already in the room (another tab sharing it) gets the state again: that tab has none yet.
       listening.add(conn);
       let waiting = this.joiners.get(name);
       if (!waiting) this.joiners.set(name, (waiting = new Set()));
