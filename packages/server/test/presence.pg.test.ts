@@ -106,6 +106,15 @@ describe('presence on one node', () => {
     join(carolInLobby, 'admins', {});
     await carolInLobby.until((r) => errorFor(r, 'admins').length === 1);
     expect(errorFor(carolInLobby, 'admins')[0]?.data.code).toBe('FORBIDDEN');
+    // A refreshed token without the role: the function rule is checked again, and dave leaves.
+    join(carolInLobby, 'lobby', {});
+    await carolInLobby.until((r) => presenceView(r, 'lobby').users.size >= 1);
+    const watchAdmins = await ws('eve', undefined, { role: 'admin' });
+    join(watchAdmins, 'admins', {});
+    await watchAdmins.until((r) => presenceView(r, 'admins').users.has('dave'));
+    admin.send({ type: 'TOKEN_REFRESH', token: testToken('dave', { role: 'user' }) });
+    await admin.until((r) => errorFor(r, 'admins').some((e) => e.data.code === 'FORBIDDEN'));
+    await watchAdmins.until((r) => !presenceView(r, 'admins').users.has('dave'), 5_000, 'dave left the admins');
   });
 
   it('a reload within the grace period shows no leave; a closed tab leaves after it; two tabs are one key with two metas', async () => {

@@ -199,6 +199,7 @@ class WsSession {
     }
     this.lifetime.schedule(identity.expiresAt);
     await o.router.refreshIdentity(conn, identity);
+    await o.presence.refreshed(conn);
   }
 }
 

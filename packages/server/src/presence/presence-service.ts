@@ -382,16 +382,31 @@ export class PresenceService {
     this.recheckTables.clear();
     const checks: Array<Promise<void>> = [];
     for (const [conn, member] of this.members)
-      for (const [name, { room, params }] of member.params) {
-        if (!room.watchedTable || !tables.has(room.watchedTable)) continue;
-        checks.push(
-          this.allowed(conn, room, params).then((ok) => {
-            if (ok || !member.rooms.has(name)) return;
-            for (const key of [...(member.rooms.get(name)?.keys() ?? [])]) this.removeMeta(conn, member, name, key);
-            this.refuse(conn, 'FORBIDDEN', `no longer allowed in room ${name}`, name);
-          }),
-        );
-      }
+      checks.push(this.checkMember(conn, member, (room) => room.watchedTable !== null && tables.has(room.watchedTable)));
+    await Promise.all(checks);
+  }
+
+  /** A refreshed token (new claims): every room of the connection is checked again, function rules too. */
+  refreshed(conn: SyncConnection): Promise<void> {
+    return this.inOrder(conn, async () => {
+      const member = this.members.get(conn);
+      if (member) await this.checkMember(conn, member, () => true);
+    });
+  }
+
+  /** Rooms the member no longer passes (of those `which` picks) it leaves at once, told FORBIDDEN. */
+  private async checkMember(conn: SyncConnection, member: Member, which: (room: Room) => boolean): Promise<void> {
+    const checks: Array<Promise<void>> = [];
+    for (const [name, { room, params }] of member.params) {
+      if (!room.access || !which(room)) continue;
+      checks.push(
+        this.allowed(conn, room, params).then((ok) => {
+          if (ok || !member.rooms.has(name)) return;
+          for (const key of [...(member.rooms.get(name)?.keys() ?? [])]) this.removeMeta(conn, member, name, key);
+          this.refuse(conn, 'FORBIDDEN', `no longer allowed in room ${name}`, name);
+        }),
+      );
+    }
     await Promise.all(checks);
   }
 
