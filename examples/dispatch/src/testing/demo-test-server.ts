@@ -1,7 +1,7 @@
 /**
  * The demo as the tests need it: a fresh database with the demo's schema,
  * seed data and RLS policies, and a server with the demo's collections,
- * mutators and write rules, running as the demo's role.
+ * rooms, mutators and write rules, running as the demo's role.
  */
 import { startTestServer } from '../../../../packages/server/test/test-server.ts';
 import type { SynclineOptions } from '../../../../packages/server/src/config.ts';
@@ -9,6 +9,7 @@ import type { SynclineServer } from '../../../../packages/server/src/server.ts';
 import { createTestDatabase, type TestDatabase } from '../../../../packages/server/test/test-database.ts';
 import { demoCollections } from '../collections.ts';
 import { demoMutators } from '../mutators.ts';
+import { demoRooms } from '../rooms.ts';
 import { DEMO_RLS, DEMO_ROLE } from '../rls.ts';
 import { DEMO_SCHEMA } from '../schema.ts';
 import { seedDemo } from '../seed.ts';
@@ -23,6 +24,7 @@ export async function startDemoTestServer(
   const server = await startTestServer(db, demoCollections, {
     mutators: demoMutators,
     writes: demoWrites,
+    rooms: demoRooms,
     db: { role: DEMO_ROLE },
     ...extra,
   });
