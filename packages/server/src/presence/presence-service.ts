@@ -382,7 +382,9 @@ export class PresenceService {
     this.recheckTables.clear();
     const checks: Array<Promise<void>> = [];
     for (const [conn, member] of this.members)
-      checks.push(this.checkMember(conn, member, (room) => room.watchedTable !== null && tables.has(room.watchedTable)));
+      checks.push(
+        this.checkMember(conn, member, (room) => room.watchedTable !== null && tables.has(room.watchedTable)),
+      );
     await Promise.all(checks);
   }
 
