@@ -4,7 +4,7 @@
  * type in, so the shared per-transaction serialisation is reused.
  *
  * Liveness: every heartbeat we send a protocol-level ping; a socket that has
- * neither answered nor sent anything since the previous one is closed.
+ * neither answered nor sent anything for two heartbeats in a row is closed.
  */
 import type { SseEventName } from '@syncline/protocol';
 import type { WebSocket } from 'ws';
@@ -27,6 +27,8 @@ const TYPES: Record<SseEventName, string> = {
 
 export class WsConnection extends SyncConnection {
   private alive = true;
+  /** Pings in a row that found nothing answered since the one before. */
+  private missed = 0;
 
   constructor(
     private readonly ws: WebSocket,
@@ -36,8 +38,8 @@ export class WsConnection extends SyncConnection {
   ) {
     super(clientId, 'ws', maxBufferedBytes, identity);
     ws.on('close', () => this.close());
-    ws.on('pong', () => (this.alive = true));
-    ws.on('message', () => (this.alive = true));
+    ws.on('pong', () => this.heard());
+    ws.on('message', () => this.heard());
     const socket = (ws as unknown as { _socket?: NodeJS.EventEmitter })._socket;
     socket?.on('drain', () => this.drained());
   }
@@ -50,12 +52,19 @@ export class WsConnection extends SyncConnection {
 
   override ping(): void {
     if (this.closed) return;
-    if (!this.alive) {
-      this.ws.terminate(); // idle: no pong, no message for a whole heartbeat
+    // Two silent heartbeats in a row, not one: a busy process runs this timer before it reads the
+    // pongs already waiting in its sockets, and must not cut healthy clients for its own delay.
+    if (!this.alive && ++this.missed >= 2) {
+      this.ws.terminate(); // idle: no pong, no message for two whole heartbeats
       return;
     }
     this.alive = false;
     this.ws.ping();
+  }
+
+  private heard(): void {
+    this.alive = true;
+    this.missed = 0;
   }
 
   protected get bufferedBytes(): number {
