@@ -1,9 +1,9 @@
-/** A redis-server for a benchmark run (no persistence), on a free port, stopped with the run. */
-import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { freePort, sleep } from './database.ts';
+/**
+ * A redis-server for a benchmark run (no persistence), stopped with the run: the test suites'
+ * own helper (a free port, started once it answers), registered with the run's cleanup.
+ */
+import { spawnSync } from 'node:child_process';
+import { startRedis } from '../../packages/server/test/redis-server.ts';
 import type { RunScope } from './run-scope.ts';
 
 /** Why the Redis benchmarks cannot run here, or null. */
@@ -14,17 +14,7 @@ export function redisMissing(): string | null {
 }
 
 export async function startBenchRedis(scope: RunScope): Promise<string> {
-  const port = await freePort();
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'bench-redis-'));
-  const redis = spawn(
-    'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir],
-    { stdio: 'ignore' },
-  );
-  scope.defer('redis-server', async () => {
-    redis.kill('SIGTERM');
-    await sleep(200);
-  });
-  await sleep(300);
-  return `redis://127.0.0.1:${port}`;
+  const redis = await startRedis();
+  scope.defer('redis-server', () => redis.stop());
+  return redis.url;
 }

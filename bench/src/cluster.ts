@@ -27,7 +27,7 @@ import { freePort, sleep } from './database.ts';
 import { withRunScope } from './run-scope.ts';
 import { ServerProcess } from './server-process.ts';
 import { median, percentile, ratio } from './stats.ts';
-import { formatMarkdownTable, formatTable } from './table.ts';
+import { printTables } from './table.ts';
 import { intOption, optionValues } from './usage-error.ts';
 import { WsSubscribers } from './ws-subscribers.ts';
 import { type FanOutResult, fanOut } from './cluster-fanout.ts';
@@ -281,9 +281,7 @@ export async function runCluster(argv: string[]): Promise<void> {
         percentile(three, 50) - percentile(one, 50),
       ],
     ];
-    console.log(`\nCOMMIT → receipt, ${commits} paced commits each, one WebSocket subscriber\n`);
-    console.log(formatTable(header, rows));
-    console.log(`\n${formatMarkdownTable(header, rows)}`);
+    printTables(`COMMIT → receipt, ${commits} paced commits each, one WebSocket subscriber`, header, rows);
 
     const fanHeader = [
       'case',
@@ -304,9 +302,11 @@ export async function runCluster(argv: string[]): Promise<void> {
       r.missing,
     ];
     const fanRows = [fanRow('one node', oneFan), fanRow('three nodes over Redis', threeFan)];
-    console.log(`\n${subscribers} WebSocket subscribers on one row, ${oneFan.last.length} paced commits\n`);
-    console.log(formatTable(fanHeader, fanRows));
-    console.log(`\n${formatMarkdownTable(fanHeader, fanRows)}`);
+    printTables(
+      `${subscribers} WebSocket subscribers on one row, ${oneFan.last.length} paced commits`,
+      fanHeader,
+      fanRows,
+    );
 
     const stormHeader = [
       'case',
@@ -332,9 +332,11 @@ export async function runCluster(argv: string[]): Promise<void> {
       r.serverCpuMs,
       r.postgresCpuMs,
     ]);
-    console.log(`\nReconnect storm, ${stormSize} WebSocket subscribers resuming by cursor, commits every 20 ms\n`);
-    console.log(formatTable(stormHeader, stormRows));
-    console.log(`\n${formatMarkdownTable(stormHeader, stormRows)}`);
+    printTables(
+      `Reconnect storm, ${stormSize} WebSocket subscribers resuming by cursor, commits every 20 ms`,
+      stormHeader,
+      stormRows,
+    );
     console.log(
       `\nfailover (SIGKILL of the capture owner → first change of a later commit on a surviving node), ${rounds} rounds: ` +
         `median ${median(failovers).toFixed(0)} ms; all: ${failovers.map((f) => f.toFixed(0)).join(', ')} ms`,

@@ -62,18 +62,24 @@ function openFileLimit(): number {
   }
 }
 
-/** User + system CPU time a process has used, in ms (Linux /proc); NaN elsewhere. */
-export function processCpuMs(pid: number | undefined): number {
-  if (pid === undefined) return NaN;
+/**
+ * The fields of /proc/<pid>/stat after the parenthesised command name (so index 0 is field 3,
+ * the state; 1 the ppid; 11 and 12 utime and stime; 13 and 14 cutime and cstime); null when the
+ * process is gone or this is not Linux.
+ */
+export function procStat(pid: number): string[] | null {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const ticks = Number(fields[11]) + Number(fields[12]);
-    return ticksToMs(ticks);
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   } catch {
-    return NaN;
+    return null;
   }
+}
+
+/** User + system CPU time a process has used, in ms (Linux /proc); NaN elsewhere. */
+export function processCpuMs(pid: number | undefined): number {
+  const fields = pid === undefined ? null : procStat(pid);
+  return fields ? ticksToMs(Number(fields[11]) + Number(fields[12])) : NaN;
 }
 
 /** Clock ticks (the unit of /proc/<pid>/stat times) in ms. */

@@ -21,7 +21,7 @@ import { PresenceMembers } from './presence-members.ts';
 import { withRunScope } from './run-scope.ts';
 import { ServerProcess } from './server-process.ts';
 import { ratio } from './stats.ts';
-import { formatMarkdownTable, formatTable } from './table.ts';
+import { printTables } from './table.ts';
 import { intOption, optionValues } from './usage-error.ts';
 
 export const presenceUsage = `presence [--members 1000] [--seconds 10]
@@ -130,9 +130,7 @@ export async function runPresence(argv: string[]): Promise<void> {
         cluster.errors,
       ],
     ];
-    console.log(`\nJoin storm: ${count} members join one room at once\n`);
-    console.log(formatTable(header, rows));
-    console.log(`\n${formatMarkdownTable(header, rows)}`);
+    printTables(`Join storm: ${count} members join one room at once`, header, rows);
     const h2 = [
       'case',
       'meta updates delivered/s',
@@ -153,8 +151,6 @@ export async function runPresence(argv: string[]): Promise<void> {
         storm.cpuMsPerSec,
       ],
     ];
-    console.log(`\nUpdate storm, ${seconds} s\n`);
-    console.log(formatTable(h2, r2));
-    console.log(`\n${formatMarkdownTable(h2, r2)}`);
+    printTables(`Update storm, ${seconds} s`, h2, r2);
   });
 }

@@ -49,3 +49,10 @@ export function formatMarkdownTable(
   for (const r of rows) out.push(line(header.map((_, i) => (i < r.length ? formatCell(r[i] as Cell, decimals) : ''))));
   return out.join('\n');
 }
+
+/** Prints a titled table twice: aligned for reading, then as Markdown for BENCHMARKS.md. */
+export function printTables(title: string, header: readonly string[], rows: readonly (readonly Cell[])[]): void {
+  console.log(`\n${title}\n`);
+  console.log(formatTable(header, rows));
+  console.log(`\n${formatMarkdownTable(header, rows)}`);
+}

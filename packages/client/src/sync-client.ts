@@ -521,7 +521,7 @@ export class SyncClient {
       case 'presence_state':
       case 'presence_diff':
       case 'broadcast':
-        this.toFollowers({ t: 'presence-event', event: decoded } as TabMessage);
+        this.toFollowers({ t: 'presence-event', event: decoded });
         return this.presenceEvent(decoded);
       case 'snapshot':
         return this.registry.applySnapshot(decoded.message);

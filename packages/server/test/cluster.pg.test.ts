@@ -22,6 +22,42 @@ import { testToken } from './test-token.ts';
 
 const skip = redisMissing();
 
+/** Every live value each client's counter takes: a transaction lost shows as a jump, one applied twice as a repeat. */
+function liveSteps(clients: WatchedClient[]): number[][] {
+  const seen = clients.map(() => [] as number[]);
+  clients.forEach((c, i) =>
+    c.subs['counter']?.on('change', (e) => {
+      const v = c.subs['counter']?.get('1')?.['n'];
+      if (typeof v === 'number' && e.cause === 'changes') seen[i]?.push(v);
+    }),
+  );
+  return seen;
+}
+
+function expectStepsOfOne(s: number[], who: string): void {
+  for (let k = 1; k < s.length; k++) expect(s[k], `${who}: ${s.join(',')}`).toBe((s[k - 1] as number) + 1);
+}
+
+/** Adds one to the counter every 10 ms, each its own transaction; `stop()` resolves with the last value. */
+function bumpCounter(db: TestDatabase): { stop(): Promise<number> } {
+  let stopped = false;
+  let n = 0;
+  const running = (async () => {
+    while (!stopped) {
+      const r = await db.query<{ n: number }>('UPDATE counter SET n = n + 1 WHERE id = 1 RETURNING n');
+      n = r.rows[0]?.n ?? n;
+      await new Promise((res) => setTimeout(res, 10));
+    }
+  })();
+  return {
+    stop: async () => {
+      stopped = true;
+      await running;
+      return n;
+    },
+  };
+}
+
 describe.skipIf(skip !== null)('three nodes over Redis', () => {
   let db: TestDatabase;
   let redis: RunningRedis;
@@ -153,23 +189,8 @@ describe.skipIf(skip !== null)('three nodes over Redis', () => {
   it('SIGKILL of the capture owner under continuous writes: another node takes over, nothing lost or doubled, no resync', async () => {
     const was = await owner();
     expect(was).toBeGreaterThanOrEqual(0);
-    // Every live value a client sees rises by exactly one: a transaction lost at failover shows as a jump.
-    const seen = clients.map(() => [] as number[]);
-    clients.forEach((c, i) =>
-      c.subs['counter']?.on('change', (e) => {
-        const v = c.subs['counter']?.get('1')?.['n'];
-        if (typeof v === 'number' && e.cause === 'changes') seen[i]?.push(v);
-      }),
-    );
-    let stop = false;
-    let n = 20;
-    const writer = (async () => {
-      while (!stop) {
-        const r = await db.query<{ n: number }>('UPDATE counter SET n = n + 1 WHERE id = 1 RETURNING n');
-        n = r.rows[0]?.n ?? n;
-        await new Promise((res) => setTimeout(res, 10));
-      }
-    })();
+    const seen = liveSteps(clients);
+    const writer = bumpCounter(db);
     await new Promise((res) => setTimeout(res, 500));
     const t0 = Date.now();
     await (nodes[was] as ChildServer).kill('SIGKILL');
@@ -187,8 +208,7 @@ describe.skipIf(skip !== null)('three nodes over Redis', () => {
     );
     const failoverMs = Date.now() - t0;
     await new Promise((res) => setTimeout(res, 1_000));
-    stop = true;
-    await writer;
+    const n = await writer.stop();
     const survivors = clients.filter((_, i) => i !== was);
     await eventually(
       () => survivors.every((c) => c.subs['counter']?.get('1')?.['n'] === n),
@@ -199,8 +219,7 @@ describe.skipIf(skip !== null)('three nodes over Redis', () => {
       if (i === was) continue;
       expect(c.resyncs).toBe(0);
       expect(new Set(c.applied).size).toBe(c.applied.length);
-      const s = seen[i] as number[];
-      for (let k = 1; k < s.length; k++) expect(s[k], `client ${i}: ${s.join(',')}`).toBe((s[k - 1] as number) + 1);
+      expectStepsOfOne(seen[i] as number[], `client ${i}`);
     }
     // The killed node's client reconnects (the node comes back on its port) and resumes.
     nodes[was] = await node(was);
@@ -235,29 +254,14 @@ describe.skipIf(skip !== null)('three nodes over Redis', () => {
       const victim = nodes.findIndex((_, i) => i !== o && (held[i] as number) > 0);
       expect(victim, `streams per node: ${held.join(', ')}`).toBeGreaterThanOrEqual(0);
 
-      const seen = behind.map(() => [] as number[]);
-      behind.forEach((c, i) =>
-        c.subs['counter']?.on('change', (e) => {
-          const v = c.subs['counter']?.get('1')?.['n'];
-          if (typeof v === 'number' && e.cause === 'changes') seen[i]?.push(v);
-        }),
-      );
+      const seen = liveSteps(behind);
       const snapshots = behind.map((c) => c.client.stats.snapshotsCompleted);
       const connects = behind.reduce((sum, c) => sum + c.client.stats.connects, 0);
-      let stop = false;
-      let n = 0;
-      const writer = (async () => {
-        while (!stop) {
-          const r = await db.query<{ n: number }>('UPDATE counter SET n = n + 1 WHERE id = 1 RETURNING n');
-          n = r.rows[0]?.n ?? n;
-          await new Promise((res) => setTimeout(res, 10));
-        }
-      })();
+      const writer = bumpCounter(db);
       await new Promise((res) => setTimeout(res, 300));
       await (nodes[victim] as ChildServer).kill('SIGKILL');
       await new Promise((res) => setTimeout(res, 1_500));
-      stop = true;
-      await writer;
+      const n = await writer.stop();
       await eventually(() => behind.every((c) => c.subs['counter']?.get('1')?.['n'] === n), 30_000, `all at ${n}`);
       // The victim's streams came back (elsewhere: it is still down), from their cursors.
       expect(behind.reduce((sum, c) => sum + c.client.stats.connects, 0)).toBeGreaterThanOrEqual(
@@ -267,8 +271,7 @@ describe.skipIf(skip !== null)('three nodes over Redis', () => {
         expect(c.resyncs, `client ${i}`).toBe(0);
         expect(c.client.stats.snapshotsCompleted, `client ${i} took no snapshot`).toBe(snapshots[i]);
         expect(new Set(c.applied).size).toBe(c.applied.length);
-        const s = seen[i] as number[];
-        for (let k = 1; k < s.length; k++) expect(s[k], `client ${i}: ${s.join(',')}`).toBe((s[k - 1] as number) + 1);
+        expectStepsOfOne(seen[i] as number[], `client ${i}`);
       }
       nodes[victim] = await node(victim);
     } finally {

@@ -77,21 +77,15 @@ export class PresenceRooms implements PresenceTransport {
 
 /** This tab's meta key: kept across reloads of the tab, different in every other tab. */
 function tabKey(): string {
+  // A UUID's first 16 characters (hex and '-') are a valid meta key as they are.
+  const fresh = () => randomId().slice(0, 16);
   try {
     const s = globalThis.sessionStorage;
     let k = s?.getItem('syncline:tab-key');
-    if (!k)
-      s?.setItem(
-        'syncline:tab-key',
-        (k = randomId()
-          .slice(0, 16)
-          .replace(/[^A-Za-z0-9_.:-]/g, '')),
-      );
+    if (!k) s?.setItem('syncline:tab-key', (k = fresh()));
     if (k) return k;
   } catch {
     // No sessionStorage (Node, a sandboxed frame): one key per client.
   }
-  return randomId()
-    .slice(0, 16)
-    .replace(/[^A-Za-z0-9_.:-]/g, '');
+  return fresh();
 }

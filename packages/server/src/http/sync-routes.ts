@@ -110,18 +110,25 @@ export function handleStreamRequest(
   const conn = o.hub.get(r.connectionId);
   // Another client's or user's connection id is treated as unknown: ids are not capabilities to share.
   if (!conn || conn.clientId !== r.clientId || conn.identity.userId !== r.userId) return null;
-  if (r.kind === 'unsubscribe') return { found: true, removed: o.router.unsubscribe(conn, r.id) };
-  // Presence answers (and refusals) travel on the stream, like a subscription's.
-  if (r.kind === 'presence-set' || r.kind === 'presence-leave' || r.kind === 'broadcast') {
-    if (r.kind === 'presence-set') void o.presence.set(conn, r.set);
-    else if (r.kind === 'presence-leave') void o.presence.leave(conn, r.leave);
-    else void o.presence.broadcast(conn, r.broadcast);
-    return { found: true };
+  // Answers and refusals for a subscription or a room travel on the stream, where the client handles them.
+  switch (r.kind) {
+    case 'unsubscribe':
+      return { found: true, removed: o.router.unsubscribe(conn, r.id) };
+    case 'subscribe':
+      void o.router
+        .subscribe(conn, [r.subscription], undefined, (id) => conn.subscribed(id))
+        .catch(() => conn.error({ code: 'INTERNAL', message: 'could not subscribe', subscription: r.subscription.id }));
+      break;
+    case 'presence-set':
+      void o.presence.set(conn, r.set);
+      break;
+    case 'presence-leave':
+      void o.presence.leave(conn, r.leave);
+      break;
+    case 'broadcast':
+      void o.presence.broadcast(conn, r.broadcast);
+      break;
   }
-  // Errors for the subscription itself travel on the stream, where the client already handles them.
-  void o.router
-    .subscribe(conn, [r.subscription], undefined, (id) => conn.subscribed(id))
-    .catch(() => conn.error({ code: 'INTERNAL', message: 'could not subscribe', subscription: r.subscription.id }));
   return { found: true };
 }
 

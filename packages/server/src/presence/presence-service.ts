@@ -70,7 +70,11 @@ export class PresenceService {
   private recheckTimer: NodeJS.Timeout | null = null;
   private readonly recheckTables = new Set<string>();
 
+  /** Tables the rooms' `exists` rules read (fixed with the rooms; checked against every transaction). */
+  private readonly watchedTables: ReadonlySet<string>;
+
   constructor(private readonly o: PresenceOptions) {
+    this.watchedTables = new Set(o.rooms.map((r) => r.watchedTable).filter((t): t is string => t !== null));
     this.flushTimer = setInterval(() => this.flush(), o.limits.presenceFlushMs);
     this.flushTimer.unref();
   }
@@ -144,7 +148,7 @@ export class PresenceService {
 
   /** Transactions from the bus: a change to a table a room's access reads checks its members again. */
   onTransaction(tx: CapturedTransaction): void {
-    const watched = new Set(this.o.rooms.map((r) => r.watchedTable).filter((t): t is string => t !== null));
+    const watched = this.watchedTables;
     if (watched.size === 0) return;
     for (const c of tx.changes) if (watched.has(c.table)) this.recheckTables.add(c.table);
     for (const t of tx.truncated) if (watched.has(t)) this.recheckTables.add(t);
@@ -420,6 +424,7 @@ export class PresenceService {
   }
 
   private flush(): void {
+    if (this.dirty.size === 0 && this.joiners.size === 0) return;
     const cap = this.o.limits.presenceMembersListed;
     for (const name of new Set([...this.dirty, ...this.joiners.keys()])) {
       const state = this.states.get(name);
