@@ -10,6 +10,7 @@ import { routingUsage, runRouting } from './routing.ts';
 import { rlsUsage, runRls } from './rls.ts';
 import { clusterUsage, runCluster } from './cluster.ts';
 import { presenceUsage, runPresence } from './presence.ts';
+import { clientUsage, runClient } from './client.ts';
 import { UsageError } from './usage-error.ts';
 
 interface Benchmark {
@@ -26,6 +27,7 @@ const benchmarks: Record<string, Benchmark> = {
   rls: { usage: rlsUsage, run: runRls },
   cluster: { usage: clusterUsage, run: runCluster },
   presence: { usage: presenceUsage, run: runPresence },
+  client: { usage: clientUsage, run: runClient },
 };
 
 function usage(): string {

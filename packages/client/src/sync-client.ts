@@ -73,8 +73,7 @@ export class SyncClient {
       : undefined;
     this.registry = new SubscriptionRegistry(this.statsData, (event) => {
       this.persisted?.transactionApplied(event, this.awaitingOwnRows);
-      this.writes.noteStream(event.changes, event.cursor);
-      this.scheduleBaseRebuild();
+      this.writes.streamApplied(event.changes, event.cursor);
       this.emitter.emit('transaction', event);
     });
     this.writes = new ClientWrites({
@@ -86,6 +85,7 @@ export class SyncClient {
       random: options.random ?? Math.random,
       store: options.store,
       onRejected: (e) => this.emitter.emit('rejected', e),
+      subscriptions: this.registry.byId,
       applyCovered: (subId, key, change, coveredAt) => {
         const sub = this.registry.get(subId);
         if (!sub) return;
@@ -101,7 +101,7 @@ export class SyncClient {
           this.persisted?.release(subId, applied && change ? [change] : [], sub.cursor);
         }
         // Even when not placed: the view may hold the answer's row (from the confirm) that the stream superseded.
-        this.scheduleBaseRebuild();
+        this.writes.refreshRow(subId, key);
       },
     });
     this.writes.pending.on('change', (e) => {
@@ -341,7 +341,7 @@ export class SyncClient {
     this.rebuildQueued = true;
     queueMicrotask(() => {
       this.rebuildQueued = false;
-      this.writes.rebuildBase(this.registry.byId.values());
+      this.writes.rebuildBase();
     });
   }
 
@@ -433,6 +433,8 @@ export class SyncClient {
       if (e.cause === 'resync') this.toFollowers({ t: 'resync', id: sub.id });
     });
     sub.on('status', (e) => {
+      // Only live subscriptions make up base: one that failed or resyncs leaves it, one that is live again joins.
+      this.scheduleBaseRebuild();
       if (e.status === 'error' && e.error) this.toFollowers({ t: 'fail', id: sub.id, error: e.error });
     });
     if (!this.persisted) return;
@@ -477,6 +479,7 @@ export class SyncClient {
     this.awaitingOwnRows.delete(id);
     this.storeWhole.delete(id);
     sub.dispose(new SyncError('UNSUBSCRIBED', `subscription ${id} was unsubscribed`, id));
+    this.scheduleBaseRebuild(); // its rows leave the view unless another subscription holds them
     if (this.following) return this.tabs?.unsubscribe(id);
     this.persisted?.unsubscribed(id);
     this.server.unsubscribe(id);
@@ -842,9 +845,12 @@ export class SyncClient {
       }
       case 'resync':
         return held(m.id)?.resync();
-      case 'own':
-        if (held(m.id)?.replicateOwn(m.key, m.change, m.applied)) this.scheduleBaseRebuild();
+      case 'own': {
+        const sub = held(m.id);
+        sub?.replicateOwn(m.key, m.change, m.applied);
+        if (sub) this.writes.refreshRow(m.id, m.key);
         return;
+      }
       case 'fail':
       case 'sub-error':
         return held(m.id)?.fail(m.error);

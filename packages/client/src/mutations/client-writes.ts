@@ -3,7 +3,8 @@
  *
  *   mutate(ops) ─► pending (view updates at once) ─► outbox ─► POST /v1/mutate ─► confirm/reject
  *   stream changes/ack with our mutation ids ─► acknowledged (kept on screen until the answer lands)
- *   subscriptions' rows ─► base rows per table (the server truth the view replays on)
+ *   subscriptions' rows ─► base rows per table (the server truth the view replays on):
+ *     rebuilt whole on snapshot/resync/unsubscribe; a stream change edits only its keys
  *
  * Tables come from `GET /v1/collections` (collection → table). Mutation ids and
  * unsent mutations live in local storage when there is one, so they survive reloads.
@@ -26,7 +27,7 @@ import type { Subscription } from '../store/subscription.ts';
 import { UndoManager } from '../undo/undo-manager.ts';
 import { Outbox, type MutationIdCounter, type OutboxPersistence } from './outbox.ts';
 import { PendingMutations, isOpsBody, type MutationBody, type RejectedEvent } from './pending-mutations.ts';
-import { normaliseTable, type BaseRows, type VersionedRow } from './table-rows.ts';
+import { normaliseTable, RowsEditor, type VersionedRow } from './table-rows.ts';
 
 /**
  * Where a covered row goes: the subscription it belonged to, as a change to
@@ -46,6 +47,8 @@ export interface ClientWritesOptions {
   onRejected: (e: RejectedEvent) => void;
   /** Applies a row of our own answer to a subscription the stream said it belongs to. */
   applyCovered: ApplyCovered;
+  /** The client's subscriptions by id (live): base is their rows, merged per table. */
+  subscriptions: ReadonlyMap<string, Subscription>;
   /** Another tab may lead (multitab/): show stored mutations, send none until `lead()`. */
   following?: boolean;
 }
@@ -67,11 +70,16 @@ export class ClientWrites {
   private tables: Promise<Map<string, string>> | undefined;
   /** The same map once it has arrived, for synchronous readers. */
   private tableNames: Map<string, string> | undefined;
-  private subscriptions: readonly Subscription[] = [];
-  /** Subscription id → collection, as of the last rebuild (read per stream message: built once there). */
-  private collectionOf = new Map<string, string>();
+  /** Base has been built from the subscriptions once (the tables are known): stream changes now edit it. */
+  private baseBuilt = false;
   /** Confirmed answers' rows by mutation id (recent ones). */
   private readonly answers = new Map<number, WrittenRow[]>();
+  /**
+   * Base keys an answer wrote (`table\0key`) since the last stream change: the
+   * subscriptions may not hold those rows (yet), so the next one puts base back
+   * to what they hold, as a whole rebuild would.
+   */
+  private readonly answerKeys = new Map<string, { table: string; key: string }>();
   /** Covered entries still waiting for their mutation's answer. */
   private waiting: AwaitedOwnRows[] = [];
   /** Following another tab: mutations are queued there (set by the client), and its answers come mirrored. */
@@ -103,6 +111,10 @@ export class ClientWrites {
       this.answers.set(e.mutationId, [...e.rows]);
       if (this.answers.size > KEEP_ANSWERS) this.answers.delete(this.answers.keys().next().value as number);
       void this.applyWaiting();
+      for (const w of e.rows) {
+        const table = normaliseTable(w.table);
+        this.answerKeys.set(`${table}\u0000${w.key}`, { table, key: w.key });
+      }
     });
     this.pending.on('rejected', (e) => {
       this.undoManager.rejected(e.mutationId);
@@ -172,6 +184,7 @@ export class ClientWrites {
   onStream(message: ChangesMessage | AckMessage): void {
     if (!message.mutations) return;
     this.pending.acknowledge(message.mutations, this.o.clientId, message.cursor);
+
     // Followers too: the leader's answer reaches them mirrored, and one that takes over before it
     // arrives must still know where its rows go when the answer is replayed.
     if (message.covered && message.covered.length > 0) {
@@ -195,12 +208,11 @@ export class ClientWrites {
     }
     const tables = await this.collectionTables();
     if (tables.size === 0) return; // not known yet: wait (the next rebuild asks again, then tries these)
-    const collectionOf = this.collectionOf;
     this.waiting = this.waiting.filter(({ ids, covered, cursor }) => {
       const rows = ids.flatMap((id) => this.answers.get(id) ?? []);
       if (ids.some((id) => !this.answers.has(id))) return true; // an answer is still on its way
       for (const c of covered) {
-        const table = tables.get(collectionOf.get(c.collection) ?? '');
+        const table = tables.get(this.o.subscriptions.get(c.collection)?.collection ?? '');
         // The answer's last row for the key is the newest the client may know of.
         const written = rows.filter((r) => r.table === table && r.key === c.key).at(-1);
         if (!written) {
@@ -224,25 +236,85 @@ export class ClientWrites {
     });
   }
 
-  /** The subscriptions changed: rebuild the base (server truth) per table from all their rows. */
-  rebuildBase(subscriptions: Iterable<Subscription>): void {
-    this.subscriptions = [...subscriptions];
-    this.collectionOf = new Map(this.subscriptions.map((s) => [s.id, s.collection]));
+  /**
+   * A snapshot, resync, unsubscribe or takeover: base is rebuilt from all the
+   * subscriptions' rows (O(rows)). Written as an edit of the old base, so rows
+   * that did not change keep their identity and live queries re-check only
+   * the others. Stream changes do not come here (see `streamApplied`).
+   */
+  rebuildBase(): void {
     void this.collectionTables().then((tables) => {
-      const base = new Map<string, Map<string, VersionedRow>>();
-      for (const sub of this.subscriptions) {
+      const merged = new Map<string, Map<string, VersionedRow>>();
+      for (const sub of this.o.subscriptions.values()) {
         const table = tables.get(sub.collection);
         if (!table || sub.status !== 'live') continue;
-        let rows = base.get(table);
-        if (!rows) base.set(table, (rows = new Map()));
+        let rows = merged.get(table);
+        if (!rows) merged.set(table, (rows = new Map()));
         for (const [key, r] of sub.rowsByKey()) {
           const had = rows.get(key);
-          if (!had || had.version < r.version) rows.set(key, { row: r.row, version: r.version });
+          if (!had || had.version < r.version) rows.set(key, r);
         }
       }
-      this.pending.setBase(base as BaseRows);
+      const old = this.pending.base;
+      const edit = new RowsEditor(old);
+      for (const [table, rows] of old) {
+        const next = merged.get(table);
+        for (const key of rows.keys()) if (!next?.has(key)) edit.delete(table, key);
+      }
+      for (const [table, rows] of merged) {
+        const had = old.get(table);
+        for (const [key, r] of rows) if (had?.get(key) !== r) edit.set(table, key, r);
+      }
+      this.baseBuilt = true;
+      this.answerKeys.clear();
+      this.pending.setBase(edit.done());
       void this.applyWaiting(); // own rows that waited for the tables
     });
+  }
+
+  /**
+   * Changes the stream applied to the subscriptions: each changed key of base
+   * becomes the newest row the live subscriptions of its table hold (or goes),
+   * and so do the keys answers wrote since the last change — O(changes ×
+   * subscriptions), whatever the number of rows held.
+   */
+  streamApplied(changes: readonly Change[], cursor: string): void {
+    const rows: WrittenRow[] = [];
+    for (const c of changes) {
+      const table = this.tableOfSubscription(c.collection);
+      if (table) rows.push({ table, key: c.key, row: c.row, version: c.version });
+    }
+    this.pending.noteStream(rows, cursor);
+    if (!this.baseBuilt) return; // the first rebuild brings them
+    const keys = new Map(this.answerKeys);
+    this.answerKeys.clear();
+    for (const w of rows) keys.set(`${w.table}\u0000${w.key}`, w);
+    this.pending.replaceBaseRows(
+      [...keys.values()].map(({ table, key }) => this.mergedRow(table, key) ?? { table, key, row: null, version: 0 }),
+    );
+  }
+
+  /** An own row placed in (or dropped from) a subscription: base takes what the subscriptions now hold for it. */
+  refreshRow(subscriptionId: string, key: string): void {
+    const table = this.tableOfSubscription(subscriptionId);
+    if (!table || !this.baseBuilt) return;
+    this.pending.replaceBaseRows([this.mergedRow(table, key) ?? { table, key, row: null, version: 0 }]);
+  }
+
+  /** The newest row the live subscriptions of `table` hold for `key`. */
+  private mergedRow(table: string, key: string): WrittenRow | undefined {
+    let best: VersionedRow | undefined;
+    for (const sub of this.o.subscriptions.values()) {
+      if (sub.status !== 'live' || this.tableFor(sub.collection) !== table) continue;
+      const r = sub.rowsByKey().get(key);
+      if (r && (!best || best.version < r.version)) best = r;
+    }
+    return best ? { table, key, row: best.row, version: best.version } : undefined;
+  }
+
+  private tableOfSubscription(subscriptionId: string): string | undefined {
+    const collection = this.o.subscriptions.get(subscriptionId)?.collection;
+    return collection === undefined ? undefined : this.tableFor(collection);
   }
 
   /** The subscription is gone: its own rows have nowhere to go (a new one of the same id starts from the server). */
@@ -273,16 +345,6 @@ export class ClientWrites {
       added.push(entry);
     }
     return added;
-  }
-
-  /** Stream changes applied to the subscriptions (their rows reach base by rebuild): see PendingMutations.noteStream. */
-  noteStream(changes: readonly Change[], cursor: string): void {
-    const rows: WrittenRow[] = [];
-    for (const c of changes) {
-      const table = this.tableFor(this.collectionOf.get(c.collection) ?? '');
-      if (table) rows.push({ table, key: c.key, row: c.row, version: c.version });
-    }
-    this.pending.noteStream(rows, cursor);
   }
 
   /** A subscription of `collection` took a whole snapshot at `cursor` (see PendingMutations.noteSnapshot). */

@@ -249,6 +249,25 @@ export class PendingMutations {
   }
 
   /**
+   * Sets base rows as they are (`row: null` removes), outside the stream's
+   * ordering: the client's subscriptions changed them (an own row placed, an
+   * answer settled) and they are the truth for these keys.
+   */
+  replaceBaseRows(rows: readonly WrittenRow[]): void {
+    const edit = new RowsEditor(this.currentBase);
+    for (const w of rows) {
+      const had = edit.get(w.table, w.key);
+      if (w.row === null) edit.delete(w.table, w.key);
+      else if (had?.row !== w.row || had.version !== w.version) {
+        edit.set(w.table, w.key, { row: w.row, version: w.version });
+      }
+    }
+    if (!edit.changed) return;
+    this.currentBase = edit.done();
+    this.emitter.emit('change', { reason: 'base' });
+  }
+
+  /**
    * A subscription on `table` took a whole snapshot at `cursor`: an answer from
    * before it is older than what base is rebuilt from (its row may be gone).
    */

@@ -5,10 +5,11 @@
  * composite keys) → `{ row, version }`.
  *
  * BaseRows are immutable values: every helper returns a new outer map and
- * copies only the tables it touches, so views can be memoised by identity and
+ * changes only the tables it touches (persistent maps: untouched rows shared), so views can be memoised by identity and
  * an observer holding an old value never sees it change under it.
  */
 import type { Row, WrittenRow } from '@syncline/protocol';
+import { PersistentMap, Transient } from './persistent-map.ts';
 
 export interface VersionedRow {
   readonly row: Row;
@@ -100,17 +101,20 @@ export function jsonEqual(a: unknown, b: unknown): boolean {
 }
 
 /**
- * Copy-on-write editing of BaseRows: the first write to a table copies that
- * table's map once; `done()` returns the original value when nothing changed.
+ * Copy-on-write editing of BaseRows: each table written is a persistent map
+ * (see persistent-map.ts) edited through a transient, so a write costs
+ * O(log rows) whatever the table's size and shares the rest with the
+ * original; `done()` returns the original value when nothing changed.
  */
 export class RowsEditor {
-  private outer: Map<string, TableRows> | undefined;
-  private readonly copied = new Set<string>();
+  private readonly tables = new Map<string, Transient<VersionedRow>>();
 
   constructor(private readonly source: BaseRows) {}
 
   get(table: string, key: string): VersionedRow | undefined {
-    return (this.outer ?? this.source).get(normaliseTable(table))?.get(key);
+    const name = normaliseTable(table);
+    const t = this.tables.get(name);
+    return t ? t.get(key) : this.source.get(name)?.get(key);
   }
 
   set(table: string, key: string, value: VersionedRow): void {
@@ -119,33 +123,37 @@ export class RowsEditor {
 
   delete(table: string, key: string): void {
     const name = normaliseTable(table);
-    if (!(this.outer ?? this.source).get(name)?.has(key)) return;
-    const t = this.writable(name);
-    t.delete(key);
-    if (t.size === 0) {
-      this.outer?.delete(name);
-      this.copied.delete(name);
-    }
+    const t = this.tables.get(name);
+    if (t ? !t.has(key) : !this.source.get(name)?.has(key)) return;
+    this.writable(name).delete(key);
   }
 
   get changed(): boolean {
-    return this.outer !== undefined;
+    return this.tables.size > 0;
   }
 
   done(): BaseRows {
-    return this.outer ?? this.source;
+    if (this.tables.size === 0) return this.source;
+    const outer = new Map(this.source);
+    for (const [name, t] of this.tables) {
+      const rows = t.done();
+      if (rows.size === 0) outer.delete(name);
+      else outer.set(name, rows);
+    }
+    return outer;
   }
 
-  private writable(table: string): Map<string, VersionedRow> {
-    this.outer ??= new Map(this.source);
-    let t = this.outer.get(table) as Map<string, VersionedRow> | undefined;
-    if (!this.copied.has(table)) {
-      t = new Map(t);
-      this.outer.set(table, t);
-      this.copied.add(table);
-    }
-    return t as Map<string, VersionedRow>;
+  private writable(table: string): Transient<VersionedRow> {
+    let t = this.tables.get(table);
+    if (!t) this.tables.set(table, (t = new Transient(persistent(this.source.get(table)))));
+    return t;
   }
+}
+
+/** A table as a persistent map (tables built elsewhere as plain Maps are converted once). */
+export function persistent(rows: TableRows | undefined): PersistentMap<VersionedRow> {
+  if (rows === undefined) return PersistentMap.empty();
+  return rows instanceof PersistentMap ? (rows as PersistentMap<VersionedRow>) : PersistentMap.from(rows);
 }
 
 /**

@@ -1,15 +1,17 @@
 /**
  * Incremental evaluation of one query over one table's rows.
  *
- * The evaluator remembers the table map it last saw. Tables are copy-on-write
- * and changed rows are new `VersionedRow` objects, so moving to a new map is a
- * diff by identity: only rows whose `VersionedRow` differs are re-filtered
+ * The evaluator remembers the table map it last saw. Tables are persistent
+ * maps and changed rows are new `VersionedRow` objects, so moving to a new map
+ * is a diff by identity that walks only the branches the two maps do not
+ * share (O(changes), not O(rows)): only rows whose `VersionedRow` differs are re-filtered
  * (predicates never run for untouched rows) and re-placed in the sorted list by
  * binary search. The result is a frozen array that keeps its identity while
  * the rows it shows (same objects, same order) do not change.
  */
 import type { Row } from '@syncline/protocol';
-import type { TableRows } from '../mutations/table-rows.ts';
+import { changedKeys, PersistentMap } from '../mutations/persistent-map.ts';
+import type { TableRows, VersionedRow } from '../mutations/table-rows.ts';
 import { entryComparator, type Comparator, type Entry, type OrderTerm } from './compare.ts';
 
 export interface QuerySpec {
@@ -21,6 +23,27 @@ export interface QuerySpec {
 }
 
 const EMPTY_RESULT: readonly Row[] = Object.freeze([]);
+
+/** Keys whose row differs between two versions of a table: by shared structure when both are persistent. */
+function changedBetween(prev: TableRows | undefined, next: TableRows | undefined): string[] {
+  const changed: string[] = [];
+  const a = prev ?? PersistentMap.empty<VersionedRow>();
+  const b = next ?? PersistentMap.empty<VersionedRow>();
+  if (a instanceof PersistentMap && b instanceof PersistentMap) {
+    changedKeys(a as PersistentMap<VersionedRow>, b as PersistentMap<VersionedRow>, (key) => changed.push(key));
+    return changed;
+  }
+  let added = 0;
+  for (const [key, v] of b) {
+    const before = a.get(key);
+    if (before === v) continue;
+    changed.push(key);
+    if (before === undefined) added++;
+  }
+  // Deleted keys exist only when prev holds more keys than next's unchanged + changed ones account for.
+  if (a.size > b.size - added) for (const key of a.keys()) if (!b.has(key)) changed.push(key);
+  return changed;
+}
 
 export class QueryEvaluator {
   private seen: TableRows | undefined;
@@ -36,6 +59,11 @@ export class QueryEvaluator {
 
   get result(): readonly Row[] {
     return this.current;
+  }
+
+  /** Whether the result is already up to `table` (the same map as last time). */
+  isAt(table: TableRows | undefined): boolean {
+    return this.ready && table === this.seen;
   }
 
   /** Brings the result up to `table` (the table's map in the new view). Returns whether the result changed. */
@@ -69,18 +97,7 @@ export class QueryEvaluator {
 
   /** Re-filters rows whose VersionedRow changed between `prev` and `next`; returns whether `matched` changed. */
   private applyDiff(prev: TableRows | undefined, next: TableRows | undefined): boolean {
-    const changed: string[] = [];
-    let added = 0;
-    for (const [key, v] of next ?? []) {
-      const before = prev?.get(key);
-      if (before === v) continue;
-      changed.push(key);
-      if (before === undefined) added++;
-    }
-    // Deleted keys exist only when prev holds more keys than next's unchanged + changed ones account for.
-    if ((prev?.size ?? 0) > (next?.size ?? 0) - added) {
-      for (const key of prev?.keys() ?? []) if (!next?.has(key)) changed.push(key);
-    }
+    const changed = changedBetween(prev, next);
     const removed: Entry[] = [];
     const inserted: Entry[] = [];
     for (const key of changed) {

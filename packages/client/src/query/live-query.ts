@@ -36,6 +36,12 @@ export interface QueryBuilder<R extends Row = Row> {
   subscribe(listener: (rows: readonly R[]) => void): () => void;
   /** The result: while subscribed, the last one delivered; otherwise evaluated against the current view. */
   readonly current: readonly R[];
+  /**
+   * How many times this query was evaluated against a changed table (its
+   * first run included): a change to another table costs it nothing and does
+   * not count. For tests and benchmarks.
+   */
+  readonly runs: number;
 }
 
 export function createQuery<R extends Row = Row>(source: ViewSource, table: string): QueryBuilder<R> {
@@ -44,6 +50,7 @@ export function createQuery<R extends Row = Row>(source: ViewSource, table: stri
 
 class Query<R extends Row> implements QueryBuilder<R> {
   private evaluator: QueryEvaluator | undefined;
+  private runCount = 0;
   private readonly listeners = new Set<(rows: readonly R[]) => void>();
   private detach: (() => void) | undefined;
 
@@ -71,21 +78,33 @@ class Query<R extends Row> implements QueryBuilder<R> {
 
   run(): readonly R[] {
     const evaluator = new QueryEvaluator(this.spec);
-    evaluator.update(this.source.view().get(this.spec.table));
+    this.update(evaluator);
     return evaluator.result as readonly R[];
   }
 
   get current(): readonly R[] {
     const evaluator = (this.evaluator ??= new QueryEvaluator(this.spec));
-    if (this.detach === undefined) evaluator.update(this.source.view().get(this.spec.table));
+    if (this.detach === undefined) this.update(evaluator);
     return evaluator.result as readonly R[];
+  }
+
+  get runs(): number {
+    return this.runCount;
+  }
+
+  /** Brings `evaluator` up to the current view of the table; returns whether its result changed. */
+  private update(evaluator: QueryEvaluator): boolean {
+    const table = this.source.view().get(this.spec.table);
+    if (evaluator.isAt(table)) return false;
+    this.runCount++;
+    return evaluator.update(table);
   }
 
   subscribe(listener: (rows: readonly R[]) => void): () => void {
     const wrapped = (rows: readonly R[]): void => listener(rows);
     if (this.detach === undefined) {
       this.evaluator ??= new QueryEvaluator(this.spec);
-      this.evaluator.update(this.source.view().get(this.spec.table));
+      this.update(this.evaluator);
       this.detach = this.source.onChange(() => this.refresh());
     }
     this.listeners.add(wrapped);
@@ -106,7 +125,7 @@ class Query<R extends Row> implements QueryBuilder<R> {
 
   private refresh(): void {
     const evaluator = this.evaluator;
-    if (evaluator === undefined || !evaluator.update(this.source.view().get(this.spec.table))) return;
+    if (evaluator === undefined || !this.update(evaluator)) return;
     const rows = evaluator.result as readonly R[];
     let failure: { error: unknown } | undefined;
     for (const listener of [...this.listeners]) {
