@@ -1,4 +1,5 @@
-import type { CoveredChange, ErrorMessage, JsonValue, Row, WriteOp } from '@syncline/protocol';
+import type { Change, ErrorMessage, JsonValue, Row, WriteOp } from '@syncline/protocol';
+import { OwnRows } from './own-rows/own-rows.ts';
 import type { PresenceRoom } from './presence/presence-room.ts';
 import { PresenceRooms } from './presence/presence-rooms.ts';
 import { DEFAULT_BACKOFF } from './connection/backoff.ts';
@@ -72,9 +73,17 @@ export class SyncClient {
       ? new PersistedState(options.store, (e) => this.emitter.emit('storageError', e))
       : undefined;
     this.registry = new SubscriptionRegistry(this.statsData, (event) => {
-      this.persisted?.transactionApplied(event, this.awaitingOwnRows);
+      this.persisted?.transactionApplied(event, this.ownRows.holding);
       this.writes.streamApplied(event.changes, event.cursor);
       this.emitter.emit('transaction', event);
+    });
+    this.ownRows = new OwnRows(this.clientId, {
+      tables: async () => {
+        const tables = await this.writes.collectionTables();
+        if (tables.size === 0) return undefined;
+        return (subId) => tables.get(this.registry.get(subId)?.collection ?? '');
+      },
+      place: (subId, key, change, fresh) => this.placeOwnRow(subId, key, change, fresh),
     });
     this.writes = new ClientWrites({
       baseUrl: options.url,
@@ -86,32 +95,17 @@ export class SyncClient {
       store: options.store,
       onRejected: (e) => this.emitter.emit('rejected', e),
       subscriptions: this.registry.byId,
-      applyCovered: (subId, key, change, coveredAt) => {
-        const sub = this.registry.get(subId);
-        if (!sub) return;
-        let applied = false;
-        if (change) applied = sub.applyOwn(change, coveredAt);
-        else sub.dropOwn(key);
-        // Applied or not: followers do as we did (their copy may lack what told us to drop it).
-        this.toFollowers({ t: 'own', id: subId, key, ...(change ? { change } : {}), applied });
-        // Whatever was held for this subscription lands now, with its own row, at its cursor.
-        this.awaitingOwnRows.delete(subId);
-        if (this.storeWhole.delete(subId)) this.persisted?.snapshotCommitted(sub);
-        else if (sub.cursor !== undefined) {
-          this.persisted?.release(subId, applied && change ? [change] : [], sub.cursor);
-        }
-        // Even when not placed: the view may hold the answer's row (from the confirm) that the stream superseded.
-        this.writes.refreshRow(subId, key);
-      },
+      onBaseBuilt: () => this.ownRows.retry(),
     });
     this.writes.pending.on('change', (e) => {
       const added = e.reason === 'add' ? this.writes.pending.get(e.mutationId ?? -1) : undefined;
       if (added) this.toFollowers({ t: 'pending-add', mutation: mirrorOf(added) });
       this.emitter.emit('view', undefined);
     });
-    this.writes.pending.on('confirmed', (e) =>
-      this.toFollowers({ t: 'pending-confirm', mutationId: e.mutationId, rows: [...e.rows], cursor: e.cursor }),
-    );
+    this.writes.pending.on('confirmed', (e) => {
+      this.ownRows.answered(e.mutationId, e.rows);
+      this.toFollowers({ t: 'pending-confirm', mutationId: e.mutationId, rows: [...e.rows], cursor: e.cursor });
+    });
     this.writes.pending.on('rejected', (e) =>
       this.toFollowers({
         t: 'pending-reject',
@@ -173,9 +167,7 @@ export class SyncClient {
   private readonly draftsInstance: Drafts | undefined;
   private writesStarted: Promise<void> | undefined;
   private rebuildQueued = false;
-  private readonly awaitingOwnRows = new Set<string>();
-  /** Taken over while awaiting own rows: stored whole once they land (see lead()). */
-  private readonly storeWhole = new Set<string>();
+  private readonly ownRows: OwnRows;
   /** Rebuilt from storage and not yet claimed by a subscribe() call. */
   private readonly restored = new Map<string, Subscription>();
   /** Subscriptions this client's callers hold (the leader also keeps other tabs' and stored ones). */
@@ -372,7 +364,7 @@ export class SyncClient {
   }
 
   private addSubscription(id: string, collection: string, params: SubscriptionParams | undefined): Subscription {
-    const sub = new Subscription(id, collection, params, (subId) => this.release(subId));
+    const sub = new Subscription(id, collection, params, (subId) => this.release(subId), this.ownRows);
     this.registry.byId.set(id, sub);
     this.watchForPersistence(sub);
     return sub;
@@ -475,9 +467,7 @@ export class SyncClient {
     this.localHeld.delete(id);
     this.awaitingReset.delete(id);
     // Own rows still to come for it have nowhere to go: a new subscription of this id starts from the server.
-    this.writes.forgetCovered(id);
-    this.awaitingOwnRows.delete(id);
-    this.storeWhole.delete(id);
+    this.ownRows.forget(id);
     sub.dispose(new SyncError('UNSUBSCRIBED', `subscription ${id} was unsubscribed`, id));
     this.scheduleBaseRebuild(); // its rows leave the view unless another subscription holds them
     if (this.following) return this.tabs?.unsubscribe(id);
@@ -486,17 +476,19 @@ export class SyncClient {
   }
 
   /**
-   * Subscriptions whose own rows the stream left out (they come with our mutate
-   * answer): their stored cursor must not pass those rows before they are stored.
+   * An own row for a subscription (see own-rows/): applied if fresh and newer;
+   * followers do as we did (their copy may lack what told us to drop it), and
+   * whatever the store held for the subscription lands now, with it, at its cursor.
    */
-  private holdForOwnRows(covered: readonly CoveredChange[] | undefined): void {
-    for (const c of covered ?? []) this.awaitingOwnRows.add(c.collection);
-    this.expectOwnRows(covered);
-  }
-
-  /** Followers only count them (the leader stores; `lead()` decides what to hold when this tab takes over). */
-  private expectOwnRows(covered: readonly CoveredChange[] | undefined): void {
-    for (const c of covered ?? []) this.registry.get(c.collection)?.expectOwn(c.key);
+  private placeOwnRow(subId: string, key: string, change: Change | undefined, fresh: boolean): void {
+    const sub = this.registry.get(subId);
+    if (!sub) return;
+    const applied = change !== undefined && fresh && sub.applyOwn(change);
+    this.toFollowers({ t: 'own', id: subId, key, ...(change ? { change } : {}), applied });
+    if (this.ownRows.landed(subId) === 'whole') this.persisted?.snapshotCommitted(sub);
+    else if (sub.cursor !== undefined) this.persisted?.release(subId, applied && change ? [change] : [], sub.cursor);
+    // Even when not placed: the view may hold the answer's row (from the confirm) that the stream superseded.
+    this.writes.refreshRow(subId, key);
   }
 
   /** `ws` or `sse`: what the next connection uses. */
@@ -529,14 +521,14 @@ export class SyncClient {
       case 'snapshot':
         return this.registry.applySnapshot(decoded.message);
       case 'changes':
-        this.holdForOwnRows(decoded.message.covered);
+        this.ownRows.streamMessage(decoded.message);
         this.registry.applyChanges(decoded.message);
         this.toFollowers({ t: 'changes', message: decoded.message });
         return this.writes.onStream(decoded.message);
       case 'ack': {
-        this.holdForOwnRows(decoded.message.covered);
+        this.ownRows.streamMessage(decoded.message);
         const advanced = this.registry.applyAck(decoded.message);
-        this.persisted?.cursorsAdvanced(this.registry.byId.values(), this.awaitingOwnRows);
+        this.persisted?.cursorsAdvanced(this.registry.byId.values(), this.ownRows.holding);
         this.toFollowers({ t: 'ack', message: decoded.message, advanced });
         this.writes.onStream(decoded.message);
         return this.emitter.emit('ack', decoded.message);
@@ -654,6 +646,7 @@ export class SyncClient {
       lead: (takeover) => this.lead(takeover),
       follow: () => {
         if (this.persisted) this.persisted.active = false;
+        this.ownRows.follow();
         this.writes.follow((body) => this.tabs?.mutate(body) ?? Promise.reject(new Error('SyncClient closed')));
         this.writesStarted = Promise.resolve();
       },
@@ -701,6 +694,7 @@ export class SyncClient {
     this.awaitingReset.clear();
     // A connection of our own comes: nothing is attached to it yet.
     for (const sub of this.registry.byId.values()) sub.attached = false;
+    const takenOver: string[] = [];
     if (takeover) {
       for (const [id, sub] of this.registry.byId) {
         if (!this.localHeld.has(id)) {
@@ -710,12 +704,12 @@ export class SyncClient {
           continue;
         }
         this.persisted?.subscribedIfMissing(sub);
-        if (sub.status !== 'live') continue;
-        // Own rows still on their way: the store keeps the old leader's rows until they land.
-        if (this.writes.awaitedFor(id).length > 0) {
-          this.awaitingOwnRows.add(id);
-          this.storeWhole.add(id);
-        } else this.persisted?.snapshotCommitted(sub);
+        if (sub.status === 'live') takenOver.push(id);
+      }
+      // Own rows still on their way: the store keeps the old leader's rows until they land.
+      for (const id of this.ownRows.lead(takenOver)) {
+        const sub = this.registry.get(id);
+        if (sub) this.persisted?.snapshotCommitted(sub);
       }
       this.quiet = true;
       try {
@@ -764,7 +758,7 @@ export class SyncClient {
 
   /** Leader: a subscription's whole state for a follower, with the own rows still to come into it. */
   private copyOf(sub: Subscription, cursor: string) {
-    return { rows: rowsOf(sub), cursor, awaited: this.writes.awaitedFor(sub.id), touched: sub.awaitedTouches() };
+    return { rows: rowsOf(sub), cursor, ...this.ownRows.awaitedFor(sub.id) };
   }
 
   /** Following: the leader's pending mutations replace ours. */
@@ -815,13 +809,13 @@ export class SyncClient {
         return;
       }
       case 'changes': {
-        this.expectOwnRows(m.message.covered);
+        this.ownRows.streamMessage(m.message);
         const changes = m.message.changes.filter((c) => following(c.collection) !== undefined);
         if (changes.length > 0) this.registry.applyChanges({ ...m.message, changes });
         return this.writes.onStream(m.message);
       }
       case 'ack':
-        this.expectOwnRows(m.message.covered);
+        this.ownRows.streamMessage(m.message);
         // Exactly the subscriptions whose cursor the leader moved (those its connection had attached).
         for (const id of m.advanced) {
           const sub = following(id);
@@ -839,17 +833,17 @@ export class SyncClient {
         sub.restore(m.rows, m.cursor);
         // Own rows the leader still waits for: if it goes first, we place them when the answers come,
         // unless the stream changed them since (the leader knows where; our copy may not show it).
-        for (const e of this.writes.adoptAwaited(m.awaited)) this.expectOwnRows(e.covered);
-        for (const [key, cursor] of Object.entries(m.touched)) sub.noteTouched(key, cursor);
+        this.ownRows.adopt(m.id, m.awaited, m.touched);
         return;
       }
       case 'resync':
         return held(m.id)?.resync();
       case 'own': {
         const sub = held(m.id);
-        sub?.replicateOwn(m.key, m.change, m.applied);
-        if (sub) this.writes.refreshRow(m.id, m.key);
-        return;
+        if (!sub) return;
+        this.ownRows.replicated(m.id, m.key);
+        if (m.change && m.applied) sub.replicateOwn(m.change);
+        return this.writes.refreshRow(m.id, m.key);
       }
       case 'fail':
       case 'sub-error':

@@ -18,7 +18,7 @@
 import type { ErrorMessage, JsonValue, SnapshotRow, Subscription as WireSubscription } from '@syncline/protocol';
 import type { MutationBody } from '../mutations/pending-mutations.ts';
 import { OutboxClosedError } from '../mutations/outbox.ts';
-import type { AwaitedOwnRows } from '../mutations/client-writes.ts';
+import type { AwaitedOwnRows } from '../own-rows/own-rows.ts';
 import { randomId } from '../random-id.ts';
 import type { TabChannelFactory, TabChannelLike } from './tab-channel.ts';
 import type { TabLocks } from './tab-locks.ts';

@@ -26,7 +26,7 @@ import type {
 } from '@syncline/protocol';
 import type { ConnectionState } from '../connection/connection-state.ts';
 import type { MutationBody, MutationError, MutationStatus } from '../mutations/pending-mutations.ts';
-import type { AwaitedOwnRows } from '../mutations/client-writes.ts';
+import type { AwaitedOwnRows } from '../own-rows/own-rows.ts';
 
 export const TAB_PROTOCOL_VERSION = 1;
 

@@ -9,16 +9,7 @@
  * Tables come from `GET /v1/collections` (collection → table). Mutation ids and
  * unsent mutations live in local storage when there is one, so they survive reloads.
  */
-import type {
-  AckMessage,
-  Change,
-  ChangesMessage,
-  CoveredChange,
-  JsonValue,
-  Row,
-  WriteOp,
-  WrittenRow,
-} from '@syncline/protocol';
+import type { AckMessage, Change, ChangesMessage, JsonValue, Row, WriteOp, WrittenRow } from '@syncline/protocol';
 import type { TokenSource } from '../connection/requests.ts';
 import { commonHeaders, endpoint, resolveToken } from '../connection/requests.ts';
 import type { FetchLike, Timers } from '../connection/timers.ts';
@@ -29,13 +20,6 @@ import { Outbox, type MutationIdCounter, type OutboxPersistence } from './outbox
 import { PendingMutations, isOpsBody, type MutationBody, type RejectedEvent } from './pending-mutations.ts';
 import { normaliseTable, RowsEditor, type VersionedRow } from './table-rows.ts';
 
-/**
- * Where a covered row goes: the subscription it belonged to, as a change to
- * apply (undefined: the answer has no row for it, nothing to place), and the
- * cursor of the message that covered it.
- */
-export type ApplyCovered = (subscriptionId: string, key: string, change: Change | undefined, coveredAt: string) => void;
-
 export interface ClientWritesOptions {
   baseUrl: string;
   clientId: string;
@@ -45,23 +29,13 @@ export interface ClientWritesOptions {
   random: () => number;
   store: LocalStore | undefined;
   onRejected: (e: RejectedEvent) => void;
-  /** Applies a row of our own answer to a subscription the stream said it belongs to. */
-  applyCovered: ApplyCovered;
+  /** Base was built (the tables are known): own rows waiting for the tables can be placed. */
+  onBaseBuilt: () => void;
   /** The client's subscriptions by id (live): base is their rows, merged per table. */
   subscriptions: ReadonlyMap<string, Subscription>;
   /** Another tab may lead (multitab/): show stored mutations, send none until `lead()`. */
   following?: boolean;
 }
-
-/** Own rows the stream left out of the message at `cursor`, to place once the answers of `ids` are here. */
-export interface AwaitedOwnRows {
-  ids: number[];
-  covered: CoveredChange[];
-  cursor: string;
-}
-
-/** Answers kept to pair with `covered` entries that arrive after them. */
-const KEEP_ANSWERS = 200;
 
 export class ClientWrites {
   readonly pending = new PendingMutations();
@@ -72,16 +46,12 @@ export class ClientWrites {
   private tableNames: Map<string, string> | undefined;
   /** Base has been built from the subscriptions once (the tables are known): stream changes now edit it. */
   private baseBuilt = false;
-  /** Confirmed answers' rows by mutation id (recent ones). */
-  private readonly answers = new Map<number, WrittenRow[]>();
   /**
    * Base keys an answer wrote (`table\0key`) since the last stream change: the
    * subscriptions may not hold those rows (yet), so the next one puts base back
    * to what they hold, as a whole rebuild would.
    */
   private readonly answerKeys = new Map<string, { table: string; key: string }>();
-  /** Covered entries still waiting for their mutation's answer. */
-  private waiting: AwaitedOwnRows[] = [];
   /** Following another tab: mutations are queued there (set by the client), and its answers come mirrored. */
   private remote: ((body: MutationBody) => Promise<number>) | undefined;
   /** Leader: other tabs' requests being queued, so a repeated one gets the same mutation. */
@@ -108,9 +78,6 @@ export class ClientWrites {
     });
     this.pending.on('confirmed', (e) => {
       this.undoManager.confirmed(e.mutationId, e.rows);
-      this.answers.set(e.mutationId, [...e.rows]);
-      if (this.answers.size > KEEP_ANSWERS) this.answers.delete(this.answers.keys().next().value as number);
-      void this.applyWaiting();
       for (const w of e.rows) {
         const table = normaliseTable(w.table);
         this.answerKeys.set(`${table}\u0000${w.key}`, { table, key: w.key });
@@ -155,7 +122,6 @@ export class ClientWrites {
   async lead(): Promise<void> {
     this.remote = undefined;
     await this.outbox.adopt();
-    void this.applyWaiting();
   }
 
   /** Leader: a mutation for another tab (which shows and records it itself); a repeated request gets the same id. */
@@ -182,58 +148,7 @@ export class ClientWrites {
 
   /** Our mutations seen in the stream: kept on screen until their answers arrive with the rows. */
   onStream(message: ChangesMessage | AckMessage): void {
-    if (!message.mutations) return;
-    this.pending.acknowledge(message.mutations, this.o.clientId, message.cursor);
-
-    // Followers too: the leader's answer reaches them mirrored, and one that takes over before it
-    // arrives must still know where its rows go when the answer is replayed.
-    if (message.covered && message.covered.length > 0) {
-      const ids = message.mutations.filter((m) => m.clientId === this.o.clientId).map((m) => m.mutationId);
-      this.waiting.push({ ids, covered: message.covered, cursor: message.cursor });
-      void this.applyWaiting();
-    }
-  }
-
-  /**
-   * The stream left our own rows out (they are in our answers) and said which
-   * subscriptions they belong to; once the answer is here, put them there.
-   */
-  private async applyWaiting(): Promise<void> {
-    if (this.waiting.length === 0) return;
-    if (this.remote) {
-      // Following: the leader places our rows (and tells us how it went). Keep only what waits for an
-      // answer nobody has had yet: if the leader goes first, we place those ourselves (see lead()).
-      this.waiting = this.waiting.filter(({ ids }) => ids.some((id) => !this.answers.has(id)));
-      return;
-    }
-    const tables = await this.collectionTables();
-    if (tables.size === 0) return; // not known yet: wait (the next rebuild asks again, then tries these)
-    this.waiting = this.waiting.filter(({ ids, covered, cursor }) => {
-      const rows = ids.flatMap((id) => this.answers.get(id) ?? []);
-      if (ids.some((id) => !this.answers.has(id))) return true; // an answer is still on its way
-      for (const c of covered) {
-        const table = tables.get(this.o.subscriptions.get(c.collection)?.collection ?? '');
-        // The answer's last row for the key is the newest the client may know of.
-        const written = rows.filter((r) => r.table === table && r.key === c.key).at(-1);
-        if (!written) {
-          this.o.applyCovered(c.collection, c.key, undefined, cursor);
-          continue;
-        }
-        this.o.applyCovered(
-          c.collection,
-          c.key,
-          {
-            collection: c.collection,
-            op: c.op === 'delete' || written.row === null ? 'delete' : c.op,
-            key: c.key,
-            row: c.op === 'delete' ? null : written.row,
-            version: c.op === 'delete' ? c.version : written.version,
-          },
-          cursor,
-        );
-      }
-      return false;
-    });
+    if (message.mutations) this.pending.acknowledge(message.mutations, this.o.clientId, message.cursor);
   }
 
   /**
@@ -268,7 +183,7 @@ export class ClientWrites {
       this.baseBuilt = true;
       this.answerKeys.clear();
       this.pending.setBase(edit.done());
-      void this.applyWaiting(); // own rows that waited for the tables
+      this.o.onBaseBuilt();
     });
   }
 
@@ -317,36 +232,6 @@ export class ClientWrites {
     return collection === undefined ? undefined : this.tableFor(collection);
   }
 
-  /** The subscription is gone: its own rows have nowhere to go (a new one of the same id starts from the server). */
-  forgetCovered(subscriptionId: string): void {
-    this.waiting = this.waiting.flatMap((w) => {
-      const covered = w.covered.filter((c) => c.collection !== subscriptionId);
-      return covered.length > 0 ? [{ ...w, covered }] : [];
-    });
-  }
-
-  /** Leader: own rows still to come for one subscription (a follower taking a copy must know of them). */
-  awaitedFor(subscriptionId: string): AwaitedOwnRows[] {
-    return this.waiting.flatMap((w) => {
-      const covered = w.covered.filter((c) => c.collection === subscriptionId);
-      return covered.length > 0 ? [{ ids: [...w.ids], covered, cursor: w.cursor }] : [];
-    });
-  }
-
-  /** Follower: the leader's awaited own rows that came with a copy; returns those new to us. */
-  adoptAwaited(entries: readonly AwaitedOwnRows[]): AwaitedOwnRows[] {
-    const known = new Set(this.waiting.flatMap((w) => w.covered.map((c) => `${w.cursor}|${c.collection}|${c.key}`)));
-    const added: AwaitedOwnRows[] = [];
-    for (const e of entries) {
-      const covered = e.covered.filter((c) => !known.has(`${e.cursor}|${c.collection}|${c.key}`));
-      if (covered.length === 0 || e.ids.every((id) => this.answers.has(id))) continue;
-      const entry = { ids: e.ids, covered, cursor: e.cursor };
-      this.waiting.push(entry);
-      added.push(entry);
-    }
-    return added;
-  }
-
   /** A subscription of `collection` took a whole snapshot at `cursor` (see PendingMutations.noteSnapshot). */
   noteSnapshot(collection: string, cursor: string): void {
     const table = this.tableFor(collection);
@@ -373,7 +258,8 @@ export class ClientWrites {
     return this.remote ? this.remote(body) : this.outbox.mutate(body);
   }
 
-  private collectionTables(): Promise<Map<string, string>> {
+  /** Collection → table, from `GET /v1/collections` (asked once; again after a failure). */
+  collectionTables(): Promise<Map<string, string>> {
     this.tables ??= (async () => {
       const token = await resolveToken(this.o.token);
       const res = await this.o.fetch(endpoint(this.o.baseUrl, '/v1/collections'), {

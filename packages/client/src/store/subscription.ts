@@ -16,6 +16,7 @@ import type {
   SubscriptionStatus,
 } from './subscription-handle.ts';
 import { SyncError } from './sync-error.ts';
+import type { OwnRows } from '../own-rows/own-rows.ts';
 
 /**
  * One subscription's state: rows, cursor, status, listeners. Mutated only by
@@ -39,18 +40,13 @@ export class Subscription<R extends Row = Row> implements SubscriptionHandle<R> 
    * would otherwise pass transactions its replay is about to bring.
    */
   attached = false;
-  /**
-   * Keys whose rows the stream left out for us (`covered`: they come with our
-   * write's answer), and the cursor of the last stream change to each since —
-   * an answer landing after the stream moved that row on must not undo it.
-   */
-  private readonly ownAwaited = new Map<string, { count: number; touchedAt?: string }>();
-
   constructor(
     readonly id: string,
     readonly collection: string,
     readonly params: SubscriptionParams | undefined,
     private readonly onUnsubscribe: (id: string) => void,
+    /** Told of stream changes and server snapshots, so an own row older than them is not placed. */
+    private readonly ownRows?: Pick<OwnRows, 'touched' | 'snapshotAt'>,
   ) {
     this.readyPromise = new Promise<void>((resolve, reject) => {
       this.settleReady = (error) => (error === undefined ? resolve() : reject(error));
@@ -113,7 +109,7 @@ export class Subscription<R extends Row = Row> implements SubscriptionHandle<R> 
     this.store.commitSnapshot();
     this.currentCursor = message.cursor;
     this.attached = fromServer;
-    if (fromServer) this.touchAwaited(message.cursor);
+    if (fromServer) this.ownRows?.snapshotAt(this.id, message.cursor);
     this.setStatus('live');
     this.settleReady?.();
     this.settleReady = undefined;
@@ -138,47 +134,15 @@ export class Subscription<R extends Row = Row> implements SubscriptionHandle<R> 
     });
     this.store.apply(current.length === changes.length ? changes : current);
     this.currentCursor = cursor;
-    for (const c of changes) {
-      const awaited = this.ownAwaited.get(c.key);
-      if (awaited) awaited.touchedAt = cursor;
-    }
-  }
-
-  /** An awaited own row that will not be placed (the answer had none for it). */
-  dropOwn(key: string): void {
-    const awaited = this.ownAwaited.get(key);
-    if (awaited && --awaited.count <= 0) this.ownAwaited.delete(key);
-  }
-
-  /** Keys awaited with the stream's last change to each since (for a follower taking a copy). */
-  awaitedTouches(): Record<string, string> {
-    const out: Record<string, string> = {};
-    for (const [key, a] of this.ownAwaited) if (a.touchedAt !== undefined) out[key] = a.touchedAt;
-    return out;
-  }
-
-  /** The leading tab saw the stream change an awaited row at `cursor` (its copy says so, ours may not). */
-  noteTouched(key: string, cursor: string): void {
-    const awaited = this.ownAwaited.get(key);
-    if (awaited && (awaited.touchedAt === undefined || cursor > awaited.touchedAt)) awaited.touchedAt = cursor;
-  }
-
-  /** A stream message covered one of our rows of this subscription: its row will come with the answer. */
-  expectOwn(key: string): void {
-    const awaited = this.ownAwaited.get(key);
-    if (awaited) awaited.count++;
-    else this.ownAwaited.set(key, { count: 1 });
+    for (const c of changes) this.ownRows?.touched(this.id, c.key, cursor);
   }
 
   /**
-   * A row of our own mutation's answer that the stream left out for us. Applied
-   * only if newer than what we hold, so a late answer never undoes a later change.
+   * A row of our own mutation's answer that the stream left out for us (see
+   * own-rows/). Applied only if newer than what we hold, so a late answer
+   * never undoes a later change.
    */
-  applyOwn(change: Change, coveredAt?: string): boolean {
-    const awaited = this.ownAwaited.get(change.key);
-    if (awaited && --awaited.count <= 0) this.ownAwaited.delete(change.key);
-    // The stream changed this row after the message that covered it (say, someone deleted it): that is newer.
-    if (awaited?.touchedAt !== undefined && coveredAt !== undefined && awaited.touchedAt > coveredAt) return false;
+  applyOwn(change: Change): boolean {
     const had = this.store.get(change.key);
     const newer =
       change.op === 'delete'
@@ -190,16 +154,15 @@ export class Subscription<R extends Row = Row> implements SubscriptionHandle<R> 
     return true;
   }
 
-  /** An ack's cursor; returns whether it moved ours (only while attached, see `attached`). */
-  /** Following: the leading tab placed (or dropped) an own row; do as it did. */
-  replicateOwn(key: string, change: Change | undefined, applied: boolean): boolean {
-    this.dropOwn(key);
-    if (!change || !applied || this.currentStatus !== 'live') return false;
+  /** Following: the leading tab placed an own row; do as it did. */
+  replicateOwn(change: Change): boolean {
+    if (this.currentStatus !== 'live') return false;
     this.store.apply([change]);
     this.emitChange('changes', [change]);
     return true;
   }
 
+  /** An ack's cursor; returns whether it moved ours (only while attached, see `attached`). */
   advanceCursor(cursor: string): boolean {
     if (!this.attached || this.currentStatus !== 'live' || this.currentCursor === undefined) return false;
     if (cursor <= this.currentCursor) return false;
@@ -235,16 +198,11 @@ export class Subscription<R extends Row = Row> implements SubscriptionHandle<R> 
     ];
     this.store.apply(changes);
     this.currentCursor = diff.cursor;
-    this.touchAwaited(diff.cursor);
+    this.ownRows?.snapshotAt(this.id, diff.cursor);
     this.setStatus('live');
     this.settleReady?.();
     this.settleReady = undefined;
     this.emitChange('snapshot', changes);
-  }
-
-  /** Server truth as of `cursor` replaced the rows: own rows covered before it are older. */
-  private touchAwaited(cursor: string): void {
-    for (const awaited of this.ownAwaited.values()) awaited.touchedAt = cursor;
   }
 
   /** The server cannot resume us: drop everything and wait for a fresh snapshot. */
