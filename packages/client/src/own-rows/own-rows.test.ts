@@ -10,15 +10,15 @@ const answer = (key: string, n: number): WrittenRow => ({ table: 'public.item', 
 /** A tracker over one live subscription `s` (holding k at version 1); placements go into it. */
 function setup() {
   const placed: Array<{ key: string; change: Change | undefined; fresh: boolean; applied: boolean }> = [];
-  let sub!: Subscription;
+  const target: { sub?: Subscription } = {};
   const own = new OwnRows('c1', {
     tables: () => Promise.resolve(() => 'public.item'),
     place: (_id, key, change, fresh) => {
-      const applied = change !== undefined && fresh && sub.applyOwn(change);
+      const applied = change !== undefined && fresh && target.sub?.applyOwn(change) === true;
       placed.push({ key, change, fresh, applied });
     },
   });
-  sub = new Subscription('s', 'items', undefined, () => undefined, own);
+  const sub = (target.sub = new Subscription('s', 'items', undefined, () => undefined, own));
   sub.receiveSnapshot({ subscription: 's', rows: [row('k', 1)], cursor: cur(10), done: true });
   const coverUpdate = (cursor: number, mutationId = 1) =>
     own.streamMessage({
