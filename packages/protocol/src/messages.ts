@@ -1,4 +1,5 @@
 import type { BroadcastMessage, PresenceDiffMessage, PresenceStateMessage } from './presence.ts';
+import type { ErrorCode } from './errors.ts';
 import type { Row } from './values.ts';
 
 export type ChangeOp = 'insert' | 'update' | 'delete';
@@ -82,7 +83,7 @@ export interface ResyncMessage {
 }
 
 export interface ErrorMessage {
-  code: string;
+  code: ErrorCode;
   message: string;
   subscription?: string;
   /** Presence: the room the error is about (the member is not in it, or no longer). */

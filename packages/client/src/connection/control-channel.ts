@@ -62,7 +62,7 @@ export class ControlChannel {
         body: JSON.stringify(body),
         signal,
       });
-      if (!response.ok) return { ok: false, error: await HttpError.from(response) };
+      if (!response.ok) return { ok: false, error: await HttpError.fromResponse(response) };
       // Drain the tiny `{ ok: true }` body so the HTTP connection can be reused.
       await response.body?.cancel().catch(() => undefined);
       return { ok: true };

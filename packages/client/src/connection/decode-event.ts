@@ -1,4 +1,5 @@
 import type { Change, SnapshotRow, SseEventName, SseEvents } from '@syncline/protocol';
+import { protocolCode } from '../store/sync-error.ts';
 
 /**
  * Turns an SSE event into a typed protocol message. The checks are the
@@ -62,6 +63,9 @@ export function decodeEvent(type: string, data: string): DecodeResult {
     return 'malformed';
   }
   if (!isObj(message) || !validators[type](message)) return 'malformed';
-  if (type === 'error' && !isStr(message.message)) message.message = '';
+  if (type === 'error') {
+    if (!isStr(message.message)) message.message = '';
+    message.code = protocolCode(message.code as string); // a newer server's code reads as INTERNAL
+  }
   return { type, message } as DecodedEvent;
 }

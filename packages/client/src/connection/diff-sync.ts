@@ -15,7 +15,7 @@ export async function requestDiffSync(
     headers: { ...commonHeaders(o.clientId, await resolveToken(o.token)), 'Content-Type': 'application/json' },
     body: JSON.stringify({ subscription: withoutCursor, versions }),
   });
-  if (!res.ok) throw await HttpError.from(res);
+  if (!res.ok) throw await HttpError.fromResponse(res);
   const body = (await res.json()) as Partial<DiffSyncResponse>;
   const lists = [body.new, body.updated, body.unchanged, body.removed];
   if (!lists.every(Array.isArray) || typeof body.cursor !== 'string')

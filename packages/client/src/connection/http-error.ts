@@ -1,12 +1,17 @@
-import type { ErrorMessage } from '@syncline/protocol';
+import type { ErrorCode, ErrorMessage } from '@syncline/protocol';
+import { protocolCode, SyncError } from '../store/sync-error.ts';
 
-/** A non-2xx answer, with the `{ error: { code, message } }` body when the server sent one. */
-export class HttpError extends Error {
+/** A non-2xx answer: its code from the `{ error: { code, message } }` body, or from the status when there is none. */
+export class HttpError extends SyncError {
   constructor(
     readonly status: number,
     readonly body: ErrorMessage | undefined,
   ) {
-    super(body ? `HTTP ${status} ${body.code}: ${body.message}` : `HTTP ${status}`);
+    super(
+      body?.code ?? codeOfStatus(status),
+      body ? `HTTP ${status}: ${body.message}` : `HTTP ${status}`,
+      body?.subscription,
+    );
     this.name = 'HttpError';
   }
 
@@ -15,7 +20,7 @@ export class HttpError extends Error {
     return this.status === 401 || this.body?.code === 'AUTH_FAILED';
   }
 
-  static async from(response: Response): Promise<HttpError> {
+  static async fromResponse(response: Response): Promise<HttpError> {
     return new HttpError(response.status, await readErrorBody(response));
   }
 }
@@ -28,10 +33,21 @@ async function readErrorBody(response: Response): Promise<ErrorMessage | undefin
     if (typeof error !== 'object' || error === null) return undefined;
     const { code, message, subscription } = error as Record<string, unknown>;
     if (typeof code !== 'string') return undefined;
-    const result: ErrorMessage = { code, message: typeof message === 'string' ? message : '' };
+    const result: ErrorMessage = { code: protocolCode(code), message: typeof message === 'string' ? message : '' };
     if (typeof subscription === 'string') result.subscription = subscription;
     return result;
   } catch {
     return undefined; // not JSON (a proxy's HTML page, say): the status alone must do
   }
+}
+
+/** The protocol's code for an HTTP status, when the body names none (a proxy's page, say). */
+export function codeOfStatus(status: number): ErrorCode {
+  if (status === 401) return 'AUTH_FAILED';
+  if (status === 403) return 'FORBIDDEN';
+  if (status === 404) return 'NOT_FOUND';
+  if (status === 409) return 'CONFLICT';
+  if (status === 413) return 'TOO_LARGE';
+  if (status === 429) return 'RATE_LIMITED';
+  return status >= 400 && status < 500 ? 'BAD_REQUEST' : 'INTERNAL';
 }

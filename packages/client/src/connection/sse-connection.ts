@@ -31,7 +31,7 @@ export async function readSseStream(
     headers: { Accept: 'text/event-stream', ...request.headers },
     signal,
   });
-  if (!response.ok) throw await HttpError.from(response);
+  if (!response.ok) throw await HttpError.fromResponse(response);
   const contentType = response.headers.get('content-type');
   if (contentType !== null && !contentType.includes('text/event-stream')) {
     // E.g. a captive portal answering 200 with HTML: retrying later is the only sane move.

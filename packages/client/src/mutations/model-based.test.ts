@@ -253,8 +253,8 @@ function run(actions: readonly Action[], cursors: boolean): void {
     if (!res) return false;
     if ('rows' in res) pending.confirm(res.mutationId, res.rows, cursors ? res.cursor : null);
     else if ('current' in res && res.current)
-      pending.reject(res.mutationId, { status: res.status, code: 'X', message: '' }, res.current);
-    else pending.reject(res.mutationId, { status: res.status, code: 'X', message: '' });
+      pending.reject(res.mutationId, { status: res.status, code: 'CONFLICT', message: '' }, res.current);
+    else pending.reject(res.mutationId, { status: res.status, code: 'CONFLICT', message: '' });
     return true;
   };
 

@@ -11,6 +11,8 @@
  * persistence (IndexedDB in the browser), so ids rise per client across
  * reloads and the queue survives them.
  */
+import { protocolCode, SyncError } from '../store/sync-error.ts';
+import { codeOfStatus } from '../connection/http-error.ts';
 import type { JsonValue, WrittenRow } from '@syncline/protocol';
 import { Backoff, DEFAULT_BACKOFF, type BackoffOptions } from '../connection/backoff.ts';
 import { realTimers, type Timers } from '../connection/timers.ts';
@@ -100,7 +102,7 @@ export function classifyResponse(status: number, body: unknown): Verdict {
     return { kind: 'retry' };
   const error: MutationError = {
     status,
-    code: typeof err['code'] === 'string' ? err['code'] : 'HTTP_' + String(status),
+    code: typeof err['code'] === 'string' ? protocolCode(err['code']) : codeOfStatus(status),
     message: typeof err['message'] === 'string' ? err['message'] : `HTTP ${status}`,
   };
   if (typeof err['op'] === 'number') error.op = err['op'];
@@ -120,9 +122,9 @@ function isWrittenRow(v: unknown): v is WrittenRow {
 }
 
 /** The outbox was closed (its client is closing): the mutation was not queued. */
-export class OutboxClosedError extends Error {
+export class OutboxClosedError extends SyncError {
   constructor() {
-    super('the outbox is closed: the mutation was not queued');
+    super('CLOSED', 'the outbox is closed: the mutation was not queued');
     this.name = 'OutboxClosedError';
   }
 }

@@ -55,7 +55,7 @@ export interface PendingMutation {
 export interface MutationError {
   /** HTTP status of the answer (400, 403, 404, 409, …). */
   status: number;
-  code: ErrorCode | string;
+  code: ErrorCode;
   message: string;
   op?: number;
   field?: string;

@@ -2,6 +2,8 @@
  * Typed errors so the app can tell "you have too much unsent work" apart from
  * a storage failure (`instanceof` or `code`).
  */
+import { SyncError } from '../store/sync-error.ts';
+
 export type LocalStoreErrorCode =
   | 'CLOSED'
   | 'SCHEMA_TOO_NEW'
@@ -14,13 +16,13 @@ export type LocalStoreErrorCode =
   | 'UNKNOWN_SUBSCRIPTION'
   | 'INVALID_NAMESPACE';
 
-export class LocalStoreError extends Error {
-  readonly code: LocalStoreErrorCode;
+/** A local store's refusal or failure: one of the client's SyncErrors (see store/sync-error.ts). */
+export class LocalStoreError extends SyncError {
+  declare readonly code: LocalStoreErrorCode;
 
   constructor(code: LocalStoreErrorCode, message: string, options?: ErrorOptions) {
-    super(`${code}: ${message}`, options);
+    super(code, message, undefined, options);
     this.name = 'LocalStoreError';
-    this.code = code;
   }
 }
 

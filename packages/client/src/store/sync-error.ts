@@ -1,15 +1,27 @@
-import type { ErrorMessage } from '@syncline/protocol';
+import { ERROR_CODES, type ErrorCode, type ErrorMessage } from '@syncline/protocol';
+import type { LocalStoreErrorCode } from '../persistence/errors.ts';
 
 /**
- * What ready() rejects with: an Error (so stack traces and `instanceof` work)
- * carrying the protocol error code. Codes of our own: `CLOSED`, `UNSUBSCRIBED`.
+ * The client's one error family. Every error the client throws, rejects with
+ * or reports is a SyncError carrying a `code`: the protocol's (ERROR_CODES:
+ * `AUTH_FAILED`, `FORBIDDEN`, `TOO_LARGE`, …), or one of the client's own:
+ *
+ *   CLOSED         the client, its connection or its outbox ended
+ *   UNSUBSCRIBED   the subscription was unsubscribed before it was ready
+ *   local store    OUTBOX_FULL, DRAFTS_FULL, SCHEMA_TOO_NEW, … (LocalStoreError)
+ *
+ * Subclasses add what their source knows: HttpError the status, LocalStoreError
+ * the store's details. `instanceof SyncError` and `code` are enough to handle any.
  */
+export type ClientErrorCode = 'CLOSED' | 'UNSUBSCRIBED' | LocalStoreErrorCode;
+export type SyncErrorCode = ErrorCode | ClientErrorCode;
+
 export class SyncError extends Error {
-  readonly code: string;
+  readonly code: SyncErrorCode;
   readonly subscription: string | undefined;
 
-  constructor(code: string, message: string, subscription?: string) {
-    super(`${code}: ${message}`);
+  constructor(code: SyncErrorCode, message: string, subscription?: string, options?: ErrorOptions) {
+    super(`${code}: ${message}`, options);
     this.name = 'SyncError';
     this.code = code;
     this.subscription = subscription;
@@ -19,8 +31,13 @@ export class SyncError extends Error {
     if (reason instanceof SyncError) return reason;
     if (typeof reason === 'object' && reason !== null && 'code' in reason && typeof reason.code === 'string') {
       const { code, message, subscription } = reason as Partial<ErrorMessage> & { code: string };
-      return new SyncError(code, typeof message === 'string' ? message : '', subscription);
+      return new SyncError(protocolCode(code), typeof message === 'string' ? message : '', subscription);
     }
     return new SyncError('CLOSED', reason instanceof Error ? reason.message : String(reason));
   }
+}
+
+/** A code from the wire: one of ours, or INTERNAL for one this client does not know (a newer server's). */
+export function protocolCode(code: string): ErrorCode {
+  return (ERROR_CODES as readonly string[]).includes(code) ? (code as ErrorCode) : 'INTERNAL';
 }

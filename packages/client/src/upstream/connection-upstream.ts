@@ -26,7 +26,7 @@ import type { WebSocketConstructor } from '../connection/ws-stream.ts';
 import type { ConnectionMirror, PresenceEvent } from '../multitab/tab-messages.ts';
 import { toFollowers, type ClientParts } from '../client-parts.ts';
 import type { Subscription } from '../store/subscription.ts';
-import { SyncError } from '../store/sync-error.ts';
+import { protocolCode, SyncError } from '../store/sync-error.ts';
 import type { SyncClientOptions } from '../sync-client-options.ts';
 import { Resyncer } from './resync.ts';
 import type { PresenceKind, Upstream } from './upstream.ts';
@@ -215,10 +215,8 @@ export class ConnectionUpstream implements Upstream {
     if (state !== 'closed') toFollowers(parts, { t: 'state', connection: this.mirror() });
     else if (fatal !== undefined) {
       const error = SyncError.from(fatal);
-      toFollowers(parts, {
-        t: 'state',
-        connection: { state: 'closed', error: { code: error.code as ErrorMessage['code'], message: error.message } },
-      });
+      const code = protocolCode(error.code); // followers hear the protocol's codes (CLOSED reads as INTERNAL)
+      toFollowers(parts, { t: 'state', connection: { state: 'closed', error: { code, message: error.message } } });
     }
     parts.emitter.emit('state', { state, previous, reason });
   }
