@@ -49,9 +49,9 @@ export class ServerSubscriptions {
   private readonly choice: TransportChoice | undefined;
   /** The transport of the current (or last) attempt: how subscriptions and presence go out. */
   private useWs: boolean;
-  /** The current attempt, while it is a WebSocket one: did its socket open? */
-  private wsAttempt: { opened: boolean } | undefined;
-  /** The HTTP probe after a WebSocket attempt that never opened; the next attempt waits for its verdict. */
+  /** The current attempt, while it is a WebSocket one: did the server speak on its socket? */
+  private wsAttempt: { heard: boolean } | undefined;
+  /** The HTTP probe after a WebSocket attempt the server never spoke on; the next attempt waits for its verdict. */
   private probing: Promise<void> | undefined;
   /** The open WebSocket's send, while there is one. */
   private sender: ((frame: object) => void) | undefined;
@@ -80,25 +80,29 @@ export class ServerSubscriptions {
     return this.choice?.wsRetryAt;
   }
 
-  /** Called with a send function when a WebSocket opens (the upgrade got through), undefined when it closes. */
+  /**
+   * Called with a send function once the server's first frame arrives on a
+   * WebSocket (WebSocket gets through), undefined when it closes.
+   */
   setSender(send: ((frame: object) => void) | undefined): void {
     this.sender = send;
     if (send && this.wsAttempt) {
-      this.wsAttempt.opened = true;
-      this.choice?.wsOpened();
+      this.wsAttempt.heard = true;
+      this.choice?.wsHeard();
     }
   }
 
   /**
-   * An attempt ended. A WebSocket one whose socket never opened is checked at
-   * once with a plain HTTP request to the same server: only if our server
-   * answers that does it count as WebSocket being blocked (see transport-choice.ts).
+   * An attempt ended. A WebSocket one the server never spoke on (refused,
+   * hung, or a proxy that passed nothing) is checked at once with a plain HTTP
+   * request to the same server: only if our server answers that does it count
+   * as WebSocket being blocked (see transport-choice.ts).
    */
   attemptEnded(_reachedHello: boolean): void {
     const attempt = this.wsAttempt;
     this.wsAttempt = undefined;
     const choice = this.choice;
-    if (!attempt || attempt.opened || !choice) return;
+    if (!attempt || attempt.heard || !choice) return;
     this.probing = this.serverAnswers().then((answered) => choice.wsFailed(answered));
   }
 
@@ -116,7 +120,7 @@ export class ServerSubscriptions {
     const token = await resolveToken(this.options.token);
     this.useWs = this.choice?.next() === 'ws';
     if (this.useWs) {
-      this.wsAttempt = { opened: false };
+      this.wsAttempt = { heard: false };
       // Subscriptions go out as SUBSCRIBE frames once the server says hello.
       this.carried = new Map();
       return { url: wsUrl(this.options.baseUrl, this.options.clientId, token), headers: {}, transport: 'ws' };

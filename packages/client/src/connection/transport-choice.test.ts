@@ -22,7 +22,7 @@ describe('TransportChoice', () => {
     const { choice: c } = choice();
     c.next();
     c.wsFailed(true);
-    c.wsOpened(); // e.g. an AUTH_FAILED close: the upgrade got through
+    c.wsHeard(); // e.g. an AUTH_FAILED close: the upgrade got through
     c.next();
     c.wsFailed(true);
     c.next();
@@ -69,7 +69,7 @@ describe('TransportChoice', () => {
     expect(c.next()).toBe('ws');
     c.wsFailed(false); // the server is down right now: no evidence either way
     expect(c.next()).toBe('ws');
-    c.wsOpened();
+    c.wsHeard();
     expect(c.next()).toBe('ws');
     fallBack();
     expect(c.wsRetryAt! - clock.now).toBe(2 * MIN);

@@ -4,13 +4,14 @@
  * evidence that WebSocket is blocked on the way to a server that is up — and
  * even then WebSocket is tried again later.
  *
- *        a WS attempt whose socket never opened AND, right after, an HTTP probe
- *        of the same server that our server answered: a strike (2 in a row ─▶ sse)
+ *        a WS attempt the server never spoke on (refused, hung, or opened by a proxy
+ *        that passes nothing) AND, right after, an HTTP probe of the same server
+ *        that our server answered: a strike (2 in a row ─▶ sse)
  *   ws ───────────────────────────────────────────────────────────────────────▶ sse
- *    ▲   a socket that opens clears the strikes; a probe that fails too           │
+ *    ▲   a frame from the server clears the strikes; a probe that fails too       │
  *    │   (the server is down or unreachable) counts nothing                       │
  *    └───── first attempt after `retryAt`: one WebSocket try (one strike sends ───┘
- *           it back, with the wait doubled; a socket that opens stays, wait reset)
+ *           it back, with the wait doubled; a frame from the server: stays, wait reset)
  *
  * A server that is down refuses the WebSocket and the probe alike, so a restart
  * never moves a client off WebSocket. The probe runs the moment the WebSocket
@@ -70,15 +71,15 @@ export class TransportChoice {
     return this.mode;
   }
 
-  /** A WebSocket opened: upgrades get through. */
-  wsOpened(): void {
+  /** The server's first frame arrived on a WebSocket (HELLO, or an ERROR such as AUTH_FAILED): it gets through. */
+  wsHeard(): void {
     this.strikes = 0;
     this.retryMs = this.baseRetryMs;
   }
 
   /**
-   * A WebSocket attempt ended without its socket opening. `serverAnswered`: an
-   * HTTP request to the same server, made right after, got our server's answer.
+   * A WebSocket attempt ended without a frame from the server. `serverAnswered`:
+   * an HTTP request to the same server, made right after, got our server's answer.
    */
   wsFailed(serverAnswered: boolean): void {
     if (this.mode !== 'ws' || !serverAnswered) return;

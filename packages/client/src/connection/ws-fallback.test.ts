@@ -9,9 +9,13 @@ import { flush, sse } from '../testing/fake-server.ts';
 import { setupClient } from '../testing/setup-client.ts';
 import type { WebSocketConstructor, WebSocketLike } from './ws-stream.ts';
 
-type Behaviour = 'refuse' | 'accept' | 'auth-fail';
+type Behaviour = 'refuse' | 'silent' | 'accept' | 'auth-fail';
 
-/** Each socket does what `FakeWs.next` says when it is created (refused: closes 1006 without opening). */
+/**
+ * Each socket does what `FakeWs.next` says when it is created: refused (closes
+ * 1006 without opening), silent (opens, as a proxy would, but no frame comes
+ * through before it closes), accepted (HELLO), or AUTH_FAILED and closed.
+ */
 class FakeWs implements WebSocketLike {
   static next: Behaviour = 'refuse';
   static made: FakeWs[] = [];
@@ -29,6 +33,7 @@ class FakeWs implements WebSocketLike {
       if (behaviour === 'refuse') return this.drop(1006);
       this.readyState = 1;
       this.onopen?.({});
+      if (behaviour === 'silent') return this.drop(1006);
       if (behaviour === 'auth-fail') {
         this.frame({ type: 'ERROR', code: 'AUTH_FAILED', message: 'bad token' });
         return this.drop(1008);
@@ -104,7 +109,7 @@ describe('WebSocket, SSE only where WebSocket is blocked', () => {
     expect(t.client.transport).toBe('ws');
   });
 
-  it('a socket that opens, even one closed before hello (a bad token), proves upgrades get through', async () => {
+  it('a frame from the server, even an AUTH_FAILED before hello, proves WebSocket gets through', async () => {
     const t = wsClient();
     FakeWs.next = 'auth-fail';
     t.client.subscribe({ id: 'a', collection: 'orders' });
@@ -112,6 +117,20 @@ describe('WebSocket, SSE only where WebSocket is blocked', () => {
     expect(FakeWs.made.length).toBeGreaterThanOrEqual(4);
     expect(t.probes()).toEqual([]);
     expect(t.events()).toEqual([]);
+  });
+
+  it('a proxy that accepts the upgrade but passes nothing is blocking too', async () => {
+    const t = wsClient();
+    FakeWs.next = 'silent';
+    t.client.subscribe({ id: 'a', collection: 'orders' });
+    await t.nextAttempt();
+    await t.nextAttempt();
+    expect(FakeWs.made).toHaveLength(2);
+    expect(t.probes()).toHaveLength(2);
+    expect(t.events()).toHaveLength(1);
+    t.hello('sse-1');
+    await flush();
+    expect(t.client.transport).toBe('sse');
   });
 
   it('blocked (sockets never open while the server answers HTTP): SSE after two, then WebSocket again on a reconnect after the wait', async () => {
