@@ -28,7 +28,8 @@ export interface SyncClientOptions {
   connectTimeoutMs?: number;
   /**
    * `ws` (default) or `sse`. WebSocket needs a constructor (the browser's, or pass `ws`'s in
-   * Node); without one, or after two WebSocket attempts that never reach `hello`, SSE is used.
+   * Node); without one SSE is used, and also where WebSocket proves blocked while the server
+   * answers HTTP (tried again later; see connection/transport-choice.ts).
    */
   transport?: 'ws' | 'sse';
   WebSocket?: WebSocketConstructor;

@@ -2,8 +2,9 @@ import type { SubscriptionRegistry } from '../store/subscription-registry.ts';
 import type { Subscription } from '../store/subscription.ts';
 import { ControlChannel } from './control-channel.ts';
 import { HttpError } from './http-error.ts';
-import { commonHeaders, eventsUrl, resolveToken, type TokenSource } from './requests.ts';
+import { commonHeaders, endpoint, eventsUrl, resolveToken, type TokenSource } from './requests.ts';
 import type { SseRequest } from './sse-connection.ts';
+import { TransportChoice, type Transport, type TransportChoiceOptions } from './transport-choice.ts';
 import { wsUrl } from './ws-stream.ts';
 import type { FetchLike } from './timers.ts';
 
@@ -13,12 +14,14 @@ export interface ServerSubscriptionsOptions {
   clientId: string;
   token: TokenSource | undefined;
   registry: SubscriptionRegistry;
-  /** Start on WebSocket (subscriptions as frames); SSE otherwise, or after WebSocket keeps failing. */
+  /** Use WebSocket (subscriptions as frames) unless it proves blocked (see transport-choice.ts); SSE otherwise. */
   webSocket: boolean;
+  /** When to fall back to SSE and try WebSocket again; defaults in DEFAULT_TRANSPORT_CHOICE. */
+  transportChoice?: TransportChoiceOptions;
 }
 
-/** Consecutive WebSocket attempts that never reached `hello` before falling back to SSE. */
-const WS_FAILURES_BEFORE_SSE = 2;
+/** The probe of a failed WebSocket attempt gives up after this: no answer is no evidence. */
+const PROBE_TIMEOUT_MS = 5_000;
 
 const STALE = Symbol('stale');
 
@@ -42,13 +45,20 @@ export class ServerSubscriptions {
   /** What the current attempt's GET carried, to reconcile at `hello`. */
   private carried = new Map<string, Subscription | typeof STALE>();
   private readonly control: ControlChannel;
+  /** Absent when WebSocket is off or unavailable: SSE always. */
+  private readonly choice: TransportChoice | undefined;
+  /** The transport of the current (or last) attempt: how subscriptions and presence go out. */
   private useWs: boolean;
-  private wsFailures = 0;
+  /** The current attempt, while it is a WebSocket one: did the server speak on its socket? */
+  private wsAttempt: { heard: boolean } | undefined;
+  /** The HTTP probe after a WebSocket attempt the server never spoke on; the next attempt waits for its verdict. */
+  private probing: Promise<void> | undefined;
   /** The open WebSocket's send, while there is one. */
   private sender: ((frame: object) => void) | undefined;
 
   constructor(private readonly options: ServerSubscriptionsOptions) {
     this.useWs = options.webSocket;
+    this.choice = options.webSocket ? new TransportChoice(options.transportChoice) : undefined;
     this.control = new ControlChannel({
       fetch: options.fetch,
       baseUrl: options.baseUrl,
@@ -61,19 +71,39 @@ export class ServerSubscriptions {
     return this.current;
   }
 
-  get transport(): 'ws' | 'sse' {
+  get transport(): Transport {
     return this.useWs ? 'ws' : 'sse';
   }
 
-  setSender(send: ((frame: object) => void) | undefined): void {
-    this.sender = send;
+  /** When WebSocket will be tried again, while fallen back to SSE (epoch ms). */
+  get wsRetryAt(): number | undefined {
+    return this.choice?.wsRetryAt;
   }
 
-  /** An attempt ended; one that never got `hello` on WebSocket counts towards falling back to SSE. */
-  attemptEnded(reachedHello: boolean): void {
-    if (!this.useWs) return;
-    this.wsFailures = reachedHello ? 0 : this.wsFailures + 1;
-    if (this.wsFailures >= WS_FAILURES_BEFORE_SSE) this.useWs = false;
+  /**
+   * Called with a send function once the server's first frame arrives on a
+   * WebSocket (WebSocket gets through), undefined when it closes.
+   */
+  setSender(send: ((frame: object) => void) | undefined): void {
+    this.sender = send;
+    if (send && this.wsAttempt) {
+      this.wsAttempt.heard = true;
+      this.choice?.wsHeard();
+    }
+  }
+
+  /**
+   * An attempt ended. A WebSocket one the server never spoke on (refused,
+   * hung, or a proxy that passed nothing) is checked at once with a plain HTTP
+   * request to the same server: only if our server answers that does it count
+   * as WebSocket being blocked (see transport-choice.ts).
+   */
+  attemptEnded(_reachedHello: boolean): void {
+    const attempt = this.wsAttempt;
+    this.wsAttempt = undefined;
+    const choice = this.choice;
+    if (!attempt || attempt.heard || !choice) return;
+    this.probing = this.serverAnswers().then((answered) => choice.wsFailed(answered));
   }
 
   /** WebSocket only: the token is about to expire; send a fresh one from the token function. */
@@ -84,8 +114,13 @@ export class ServerSubscriptions {
   }
 
   async request(_lastEventId: string | undefined): Promise<SseRequest> {
+    this.wsAttempt = undefined;
+    await this.probing;
+    this.probing = undefined;
     const token = await resolveToken(this.options.token);
+    this.useWs = this.choice?.next() === 'ws';
     if (this.useWs) {
+      this.wsAttempt = { heard: false };
       // Subscriptions go out as SUBSCRIBE frames once the server says hello.
       this.carried = new Map();
       return { url: wsUrl(this.options.baseUrl, this.options.clientId, token), headers: {}, transport: 'ws' };
@@ -161,6 +196,24 @@ export class ServerSubscriptions {
       void this.control.presence(this.current, path, body);
     }
     return true;
+  }
+
+  /**
+   * `GET /v1/health` without credentials: did our server answer (200, or 503
+   * with its `degraded` report)? A proxy's error page or no answer is no.
+   */
+  private async serverAnswers(): Promise<boolean> {
+    try {
+      const res = await this.options.fetch(endpoint(this.options.baseUrl, '/v1/health'), {
+        method: 'GET',
+        signal: AbortSignal.timeout(PROBE_TIMEOUT_MS),
+      });
+      if (res.ok) return true;
+      const body = (await res.json().catch(() => null)) as { status?: unknown } | null;
+      return res.status === 503 && body?.status === 'degraded';
+    } catch {
+      return false;
+    }
   }
 
   private async headers(): Promise<Record<string, string>> {

@@ -33,7 +33,12 @@ export interface WsStreamOptions {
   timers: Timers;
   onEvent: (event: SseEvent) => void;
   onActivity: () => void;
-  /** Gives the caller a way to send frames while this socket is open (undefined once closed). */
+  /**
+   * Gives the caller a way to send frames once the server has sent its first
+   * frame (HELLO, or an ERROR), undefined once closed. Not at `open`: a proxy
+   * can accept the upgrade and pass nothing, and the caller counts only a
+   * socket the server spoke on as WebSocket getting through (transport-choice.ts).
+   */
   onSender: (send: ((frame: object) => void) | undefined) => void;
 }
 
@@ -42,6 +47,7 @@ export function readWsStream(o: WsStreamOptions): Promise<void> {
   return new Promise((resolve, reject) => {
     const ws = new o.WebSocket(o.url);
     let opened = false;
+    let heard = false;
     let pinger: unknown;
     const send = (frame: object) => {
       if (ws.readyState === OPEN) ws.send(JSON.stringify(frame));
@@ -64,9 +70,12 @@ export function readWsStream(o: WsStreamOptions): Promise<void> {
     o.signal.addEventListener('abort', onAbort, { once: true });
     ws.onopen = () => {
       opened = true;
-      o.onSender(send);
     };
     ws.onmessage = (ev) => {
+      if (!heard) {
+        heard = true;
+        o.onSender(send); // before the frame is handled: HELLO's handler sends SUBSCRIBE frames
+      }
       o.onActivity();
       let msg: Record<string, unknown>;
       try {

@@ -300,8 +300,8 @@ function outboxIn(store: LocalStore): OutboxPersistence {
           ...(stored.requestId !== undefined ? { requestId: stored.requestId } : {}),
         };
       }),
-    add: (e) =>
-      store.outbox.add({
+    append: (e) =>
+      store.outbox.append({
         mutationId: e.mutationId,
         body: {
           body: e.body,

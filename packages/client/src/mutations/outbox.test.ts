@@ -42,7 +42,8 @@ class MemoryStore implements MutationIdCounter, OutboxPersistence {
     return Promise.resolve();
   };
   list = () => Promise.resolve([...this.entries.values()]);
-  add = (e: OutboxEntry) => {
+  append = (e: OutboxEntry) => {
+    this.n = e.mutationId;
     this.entries.set(e.mutationId, structuredClone(e));
     return Promise.resolve();
   };
@@ -198,10 +199,11 @@ describe('Outbox', () => {
     store.entries.set(7, { mutationId: 7, body: setOp('x') });
     const third = setup(store, { paused: true });
     await third.outbox.rehydrate();
-    expect(await third.outbox.nextMutationId()).toBe(8);
+    expect(await third.outbox.mutate(setOp('y'))).toBe(8);
     // concurrent allocations are distinct and increasing
-    const ids = await Promise.all([third.outbox.nextMutationId(), third.outbox.nextMutationId()]);
+    const ids = await Promise.all([third.outbox.mutate(setOp('p')), third.outbox.mutate(setOp('q'))]);
     expect(ids).toEqual([9, 10]);
+    expect(store.n).toBe(10);
   });
 
   it("another tab's request: a repeat finds its mutation until answered; adopting the store drops what it no longer holds", async () => {
@@ -230,8 +232,8 @@ describe('Outbox', () => {
 
   it('closing never leaves an id stored without its entry (the next leader would skip it and the server refuse the rest)', async () => {
     const store = new MemoryStore();
-    const slowSet = store.set;
-    store.set = (n: number) => new Promise<void>((r) => setTimeout(() => void slowSet(n).then(r), 5));
+    const slowAppend = store.append;
+    store.append = (e: OutboxEntry) => new Promise<void>((r) => setTimeout(() => void slowAppend(e).then(r), 5));
     const { outbox } = setup(store);
     await outbox.rehydrate();
     const first = outbox.mutate(setOp('a'));
@@ -243,5 +245,28 @@ describe('Outbox', () => {
     await expect(second).rejects.toBeInstanceOf(OutboxClosedError);
     expect(store.n).toBe(1);
     expect([...store.entries.keys()]).toEqual([1]);
+  });
+
+  it('a store write that fails queues nothing: mutate rejects and the next mutation takes the same id', async () => {
+    const store = new MemoryStore();
+    const { server, pending, outbox } = setup(store);
+    await outbox.rehydrate();
+    expect(await outbox.mutate(setOp('a'))).toBe(1);
+    const full = new Error('outbox full');
+    const append = store.append;
+    store.append = () => Promise.reject(full);
+    const views: string[] = [];
+    pending.on('change', () => views.push(String(getRow(pending.view(), 'order', 'o1')?.row['status'])));
+    await expect(outbox.mutate(setOp('b'), 'req-b')).rejects.toBe(full);
+    expect(views).toEqual([]); // never shown, so never taken back
+    expect(outbox.idForRequest('req-b')).toBeUndefined();
+    expect(pending.mutations.map((m) => m.mutationId)).toEqual([1]);
+    store.append = append;
+    expect(await outbox.mutate(setOp('c'))).toBe(2);
+    await flush();
+    await server.answer(ok());
+    await server.answer(ok());
+    expect(server.requests.map((r) => r.mutationId)).toEqual([1, 2]);
+    expect(server.requests.at(-1)).toMatchObject(setOp('c'));
   });
 });

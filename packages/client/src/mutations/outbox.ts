@@ -10,6 +10,12 @@
  * tests), timers and random (backoff), the mutation id counter and the entry
  * persistence (IndexedDB in the browser), so ids rise per client across
  * reloads and the queue survives them.
+ *
+ *   mutate ─► id = last + 1 ─► append(entry): id AND entry, one write ─► pending (view) ─► send
+ *                               └ fails: mutate rejects, nothing queued, the id stays free
+ *
+ * A new id is stored only together with its entry: an id stored alone would
+ * never be sent after a crash, and the server refuses every id after a gap.
  */
 import { protocolCode, SyncError } from '../store/sync-error.ts';
 import { codeOfStatus } from '../connection/http-error.ts';
@@ -37,7 +43,8 @@ export interface MutationIdCounter {
 
 export interface OutboxPersistence {
   list(): Promise<OutboxEntry[]>;
-  add(entry: OutboxEntry): Promise<void>;
+  /** A new mutation: stores its entry AND moves the id counter to its id, in one write (both or neither). */
+  append(entry: OutboxEntry): Promise<void>;
   delete(mutationId: number): Promise<void>;
 }
 
@@ -137,8 +144,8 @@ export class Outbox {
   private lastId: number | undefined;
   /** Serialises id allocation and persistence writes, so ids are handed out once and persisted in order. */
   private chain: Promise<unknown> = Promise.resolve();
-  /** Entries whose persistence has completed (only those are sent). */
-  private readonly persisted = new Map<number, Promise<void>>();
+  /** Mutations whose entry is stored (only those are sent). */
+  private readonly stored = new Set<number>();
   private isPaused: boolean;
   private inFlight: number | undefined;
   private retryTimer: unknown;
@@ -180,7 +187,7 @@ export class Outbox {
       for (const e of entries) {
         last = Math.max(last, e.mutationId);
         if (e.requestId !== undefined) this.trackRequest(e.requestId, e.mutationId);
-        this.persisted.set(e.mutationId, Promise.resolve());
+        this.stored.add(e.mutationId);
         if (this.pending.get(e.mutationId)) continue;
         const opts: { createdAt?: JsonValue } = {};
         if (e.createdAt !== undefined) opts.createdAt = e.createdAt;
@@ -192,49 +199,36 @@ export class Outbox {
   }
 
   /**
-   * Allocates the next mutation id: one more than the highest ever handed out
-   * by this client (the counter is persisted before the id is returned), so a
-   * reload never reuses one.
-   */
-  nextMutationId(): Promise<number> {
-    return this.enqueue(async () => {
-      const n = (this.lastId ?? (await this.options.counter.get())) + 1;
-      await this.options.counter.set(n);
-      this.lastId = n;
-      return n;
-    });
-  }
-
-  /**
-   * A local mutation: allocates its id, shows it in the view, persists it and
-   * queues it for sending. Resolves with its id once it is persisted.
+   * A local mutation: allocates its id (one more than the highest this client
+   * ever handed out), stores the id and its entry in one write, shows it in the
+   * view and queues it for sending. Resolves with its id once stored; if
+   * storing fails (outbox full, storage broken) it rejects with that error and
+   * the mutation is not queued: sending it unstored could let a reload hand its
+   * id out again, and the server would answer the new mutation with the old one's record.
    */
   async mutate(body: MutationBody, requestId?: string): Promise<number> {
-    // One step of the serial queue: the id and its entry are stored together, so nothing that waits
-    // for the queue (another tab about to lead reads the store then) sees an id without its entry —
-    // that id would never be sent, and the server refuses every id after a gap.
-    let storeError: { error: unknown } | undefined;
+    // One step of the serial queue, so nothing that waits for the queue (another tab about to lead
+    // reads the store then) sees a half-made mutation.
     const mutationId = await this.enqueue(async () => {
       if (this.closed) throw new OutboxClosedError();
       const n = (this.lastId ?? (await this.options.counter.get())) + 1;
-      await this.options.counter.set(n);
-      this.lastId = n;
-      const mutation = this.pending.add(n, body);
-      const entry: OutboxEntry = { mutationId: n, body, createdAt: mutation.createdAt };
-      if (requestId !== undefined) {
-        entry.requestId = requestId;
-        this.trackRequest(requestId, n);
-      }
+      const createdAt = this.pending.now();
+      const entry: OutboxEntry = { mutationId: n, body, createdAt };
+      if (requestId !== undefined) entry.requestId = requestId;
       try {
-        await this.options.persistence?.add(entry);
+        if (this.options.persistence) await this.options.persistence.append(entry);
+        else await this.options.counter.set(n);
       } catch (error) {
-        storeError = { error }; // sent anyway (the caller hears of it); only a reload would lose it
+        this.lastId = undefined; // read the stored counter again: another tab may have moved it
+        throw error;
       }
-      this.persisted.set(n, Promise.resolve());
+      this.lastId = n;
+      this.pending.add(n, body, { createdAt });
+      if (requestId !== undefined) this.trackRequest(requestId, n);
+      this.stored.add(n);
       return n;
     });
     this.kick();
-    if (storeError) throw storeError.error;
     return mutationId;
   }
 
@@ -266,14 +260,6 @@ export class Outbox {
     return this.chain.then(() => undefined);
   }
 
-  /** Queues a mutation whose id was allocated with `nextMutationId()` and which is already in `pending`. */
-  async submit(mutationId: number): Promise<void> {
-    const m = this.pending.get(mutationId);
-    if (!m) throw new Error(`mutation ${mutationId} is not pending`);
-    await this.persist({ mutationId, body: m.body, createdAt: m.createdAt });
-    this.kick();
-  }
-
   /** Stops starting requests (offline); an in-flight one finishes, retries wait for resume(). */
   pause(): void {
     this.isPaused = true;
@@ -297,19 +283,6 @@ export class Outbox {
     this.closed = true;
   }
 
-  private persist(entry: OutboxEntry): Promise<void> {
-    const store = this.options.persistence;
-    const done = this.enqueue(async () => {
-      await store?.add(entry);
-    });
-    // Sent even if storing failed (the caller hears of it through mutate()); only a reload would lose it.
-    this.persisted.set(
-      entry.mutationId,
-      done.catch(() => undefined),
-    );
-    return done;
-  }
-
   private enqueue<T>(task: () => Promise<T>): Promise<T> {
     const next = this.chain.then(task);
     this.chain = next.catch(() => undefined);
@@ -319,13 +292,13 @@ export class Outbox {
   /** Starts sending the first pending mutation when idle. */
   private kick(): void {
     if (this.closed || this.isPaused || this.inFlight !== undefined || this.retryTimer !== undefined) return;
-    // Strictly in id order: the first pending mutation waits for submit() if the caller added it to pending itself.
+    // Strictly in id order: the first pending mutation waits until it is stored.
     const next = this.pending.mutations[0];
     if (!next) {
       this.emitter.emit('idle', {});
       return;
     }
-    if (!this.persisted.has(next.mutationId)) return;
+    if (!this.stored.has(next.mutationId)) return;
     this.inFlight = next.mutationId;
     void this.sendOne(next.mutationId);
   }
@@ -335,7 +308,6 @@ export class Outbox {
     let status: number | undefined;
     let networkError: unknown;
     try {
-      await this.persisted.get(mutationId);
       const m = this.pending.get(mutationId);
       if (!m) return this.finish(mutationId); // confirmed or rejected meanwhile
       this.pending.setStatus(mutationId, m.status === 'acknowledged' ? 'acknowledged' : 'sending');
@@ -373,7 +345,7 @@ export class Outbox {
   }
 
   private finish(mutationId: number): void {
-    this.persisted.delete(mutationId);
+    this.stored.delete(mutationId);
     const requestId = this.requestOf.get(mutationId);
     if (requestId !== undefined) {
       this.requestOf.delete(mutationId);

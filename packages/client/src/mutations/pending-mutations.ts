@@ -110,7 +110,8 @@ export class PendingMutations {
   private list: PendingMutation[] = [];
   private readonly predictors = new Map<string, Predictor>();
   private readonly emitter: Emitter<PendingMutationsEvents>;
-  private readonly now: () => JsonValue;
+  /** The `set-now` value a mutation added now would get (the outbox stores it before adding). */
+  readonly now: () => JsonValue;
   private readonly keyOf: KeyOf;
   private readonly reportError: (error: unknown) => void;
   /** Deletes from the stream (row → last version), so a late answer cannot resurrect them; kept while mutations are pending. */

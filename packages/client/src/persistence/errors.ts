@@ -34,8 +34,11 @@ export class OutboxFullError extends LocalStoreError {
 }
 
 export class DuplicateMutationError extends LocalStoreError {
-  constructor(readonly mutationId: number) {
-    super('DUPLICATE_MUTATION', `mutation ${mutationId} is already in the outbox`);
+  constructor(
+    readonly mutationId: number,
+    why = 'is already in the outbox',
+  ) {
+    super('DUPLICATE_MUTATION', `mutation ${mutationId} ${why}`);
     this.name = 'DuplicateMutationError';
   }
 }

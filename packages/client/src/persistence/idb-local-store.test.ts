@@ -8,9 +8,47 @@ import { IdbLocalStore } from './idb-local-store.ts';
 import { runLocalStoreSuite } from './local-store-suite.ts';
 import { deleteNamespace } from './namespace.ts';
 
+/**
+ * Failure injection (see LocalStoreEnv): every write request of a database opened
+ * with a fault asks it first, naming its object store; throwing fails that request
+ * inside the real transaction, which the store must then abort as a whole.
+ */
+const faults = new WeakMap<IDBDatabase, (step: string) => void>();
+for (const method of ['add', 'put', 'delete', 'clear'] as const) {
+  const original = IDBObjectStore.prototype[method] as (this: IDBObjectStore, ...args: unknown[]) => IDBRequest;
+  Object.defineProperty(IDBObjectStore.prototype, method, {
+    configurable: true,
+    writable: true,
+    value: function (this: IDBObjectStore, ...args: unknown[]): IDBRequest {
+      faults.get(this.transaction.db)?.(this.name);
+      return original.apply(this, args);
+    },
+  });
+}
+
+/** The factory, but databases it opens consult `fault` before each write request. */
+function faulty(factory: IDBFactory, fault: (step: string) => void): IDBFactory {
+  return new Proxy(factory, {
+    get(target, property) {
+      if (property !== 'open') {
+        const value: unknown = Reflect.get(target, property, target);
+        return typeof value === 'function' ? value.bind(target) : value;
+      }
+      return (name: string, version?: number) => {
+        const request = target.open(name, version);
+        request.addEventListener('success', () => faults.set(request.result, fault));
+        return request;
+      };
+    },
+  });
+}
+
 runLocalStoreSuite('IdbLocalStore', () => {
   const indexedDB = new IDBFactory();
-  return { open: (options) => IdbLocalStore.open({ ...options, indexedDB }) };
+  return {
+    open: (options, fault) =>
+      IdbLocalStore.open({ ...options, indexedDB: fault ? faulty(indexedDB, fault) : indexedDB }),
+  };
 });
 
 describe('IdbLocalStore: database', () => {

@@ -240,6 +240,19 @@ export class IdbLocalStore implements LocalStore {
           if ((await store.count()) >= this.limits.maxOutbox) throw new OutboxFullError(this.limits.maxOutbox);
           await store.add(entry);
         }),
+      append: (entry) =>
+        this.write(['outbox', 'meta'], async (tx) => {
+          const store = tx.objectStore('outbox');
+          const meta = tx.objectStore('meta');
+          const last = (await meta.get('lastMutationId')) as number | undefined;
+          if (last !== undefined && entry.mutationId <= last)
+            throw new DuplicateMutationError(entry.mutationId, `is not above the last allocated id ${last}`);
+          if ((await store.getKey(entry.mutationId)) !== undefined) throw new DuplicateMutationError(entry.mutationId);
+          if ((await store.count()) >= this.limits.maxOutbox) throw new OutboxFullError(this.limits.maxOutbox);
+          // The id first: if the entry cannot be stored (say, a DataCloneError), the abort takes the id back too.
+          const counted = quiet(meta.put(entry.mutationId, 'lastMutationId'));
+          await Promise.all([counted, store.add(entry)]);
+        }),
       list: async () => this.db().getAll('outbox'),
       count: async () => this.db().count('outbox'),
       delete: async (mutationId) => this.db().delete('outbox', mutationId),

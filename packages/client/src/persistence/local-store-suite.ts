@@ -18,7 +18,12 @@ import type { LocalStore, LocalStoreOptions, PersistedSubscription, RowChange } 
  * fresh env, so tests never see each other's data.
  */
 export interface LocalStoreEnv {
-  open(options: LocalStoreOptions): Promise<LocalStore>;
+  /**
+   * `fault`, when given, is called before each change a write of this store
+   * makes, with the store (table) it changes; throwing from it fails that step
+   * in the middle of the write (failure injection: "the process died here").
+   */
+  open(options: LocalStoreOptions, fault?: (step: string) => void): Promise<LocalStore>;
 }
 
 const sub = (id: string, cursor: string | null = null): PersistedSubscription => ({
@@ -221,6 +226,75 @@ export function runLocalStoreSuite(name: string, makeEnv: () => LocalStoreEnv): 
       expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(3);
       expect(await store.outbox.count()).toBe(3);
       await store.close();
+    });
+  });
+
+  describe(`${name}: outbox.append (a new mutation id and its entry)`, () => {
+    const entry = (mutationId: number) => ({ mutationId, body: { op: mutationId }, createdAt: mutationId });
+
+    it('stores the entry and moves lastMutationId to its id, kept across reopen', async () => {
+      const { env, store } = await setup();
+      await store.outbox.append(entry(1));
+      await store.outbox.append(entry(2));
+      await store.outbox.delete(1); // answered: the id stays allocated
+      expect(await store.meta.get('lastMutationId')).toBe(2);
+      await store.close();
+      const reopened = await env.open({ namespace: 'user-a' });
+      expect(await reopened.outbox.list()).toEqual([entry(2)]);
+      expect(await reopened.meta.get('lastMutationId')).toBe(2);
+      await reopened.close();
+    });
+
+    it('refuses an id not above lastMutationId, a duplicate, or a full outbox, writing neither', async () => {
+      const { store } = await setup({ maxOutbox: 2 });
+      await store.meta.set('lastMutationId', 5);
+      const stale: unknown = await store.outbox.append(entry(5)).catch((e) => e);
+      expect(stale).toBeInstanceOf(DuplicateMutationError);
+      expect(stale).toMatchObject({ mutationId: 5 });
+      await store.outbox.add(entry(9)); // an entry stored without allocating (not the client's path)
+      await expect(store.outbox.append(entry(9))).rejects.toBeInstanceOf(DuplicateMutationError);
+      await store.outbox.append(entry(6));
+      await expect(store.outbox.append(entry(7))).rejects.toBeInstanceOf(OutboxFullError);
+      expect((await store.outbox.list()).map((e) => e.mutationId)).toEqual([6, 9]);
+      expect(await store.meta.get('lastMutationId')).toBe(6);
+      await store.close();
+    });
+
+    it('is atomic: an entry that cannot be stored leaves the id unallocated', async () => {
+      const { store } = await setup();
+      await store.outbox.append(entry(1));
+      const uncloneable = { mutationId: 2, body: { f: () => undefined } as unknown as null, createdAt: 2 };
+      await expect(store.outbox.append(uncloneable)).rejects.toThrow();
+      expect(await store.meta.get('lastMutationId')).toBe(1);
+      expect((await store.outbox.list()).map((e) => e.mutationId)).toEqual([1]);
+      await store.close();
+    });
+
+    it('killed at any step: either the id and its entry both landed or neither did', async () => {
+      // A dry run names the steps; then one run per step, failing there.
+      const seen: string[] = [];
+      const dry = await makeEnv().open({ namespace: 'user-a' }, (step) => void seen.push(step));
+      await dry.outbox.append(entry(1));
+      await dry.close();
+      expect([...seen].sort()).toEqual(['meta', 'outbox']);
+      for (let failAt = 0; failAt < seen.length; failAt++) {
+        const env = makeEnv();
+        let step = -1;
+        let armed = false;
+        const store = await env.open({ namespace: 'user-a' }, () => {
+          if (armed && ++step === failAt) throw new Error(`killed at step ${failAt}`);
+        });
+        await store.outbox.append(entry(1));
+        armed = true;
+        await expect(store.outbox.append(entry(2))).rejects.toThrow(`killed at step ${failAt}`);
+        await store.close();
+        const reopened = await env.open({ namespace: 'user-a' });
+        expect(await reopened.meta.get('lastMutationId')).toBe(1);
+        expect((await reopened.outbox.list()).map((e) => e.mutationId)).toEqual([1]);
+        await reopened.outbox.append(entry(2)); // the same id again: it was never allocated
+        expect(await reopened.meta.get('lastMutationId')).toBe(2);
+        await reopened.close();
+      }
     });
   });
 

@@ -122,6 +122,15 @@ export interface OutboxArea {
    * the id is already stored.
    */
   add(entry: OutboxEntry): Promise<void>;
+  /**
+   * A newly allocated mutation: its entry AND meta `lastMutationId` = its id, in
+   * ONE storage transaction. Allocating an id and storing its entry as two writes
+   * lets a crash between them keep the id without the entry: that id is never
+   * sent, and the server refuses every later one (ids must rise by one). Rejects,
+   * writing nothing, like `add`, and with DuplicateMutationError if the id is not
+   * above the stored `lastMutationId` (it was handed out before, e.g. by another tab).
+   */
+  append(entry: OutboxEntry): Promise<void>;
   /** Ordered by mutationId ascending: the order they must be sent in. */
   list(): Promise<OutboxEntry[]>;
   count(): Promise<number>;

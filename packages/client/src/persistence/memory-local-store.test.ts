@@ -3,5 +3,8 @@ import { MemoryDatabases, MemoryLocalStore } from './memory-local-store.ts';
 
 runLocalStoreSuite('MemoryLocalStore', () => {
   const databases = new MemoryDatabases();
-  return { open: (options) => MemoryLocalStore.open({ ...options, databases }) };
+  return {
+    open: (options, fault) =>
+      MemoryLocalStore.open({ ...options, databases, ...(fault ? { beforeStep: (_write, step) => fault(step) } : {}) }),
+  };
 });

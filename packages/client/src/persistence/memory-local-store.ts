@@ -64,7 +64,19 @@ export class MemoryDatabases {
 export interface MemoryLocalStoreOptions extends Partial<LocalStoreOptions> {
   /** Defaults to a private instance (nothing survives the store). */
   readonly databases?: MemoryDatabases;
+  /**
+   * Failure injection for tests: called before each step of a write that spans
+   * stores (`outbox.append`: 'meta', then 'outbox'). Throwing there is a crash
+   * in the middle of that write; the store undoes the steps already made, as an
+   * aborted IndexedDB transaction would, and the write rejects with that error.
+   */
+  readonly beforeStep?: (write: string, step: StepName) => void;
 }
+
+export type StepName = keyof MemoryData;
+
+/** One change of a multi-step write: makes it and returns how to undo it. */
+type Step = readonly [StepName, () => () => void];
 
 const byString = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
@@ -86,6 +98,7 @@ export class MemoryLocalStore implements LocalStore {
   private readonly databases: MemoryDatabases;
   private readonly limits: ResolvedLimits;
   private readonly now: () => number;
+  private readonly beforeStep: ((write: string, step: StepName) => void) | undefined;
   private closed = false;
 
   static async open(options: MemoryLocalStoreOptions = {}): Promise<MemoryLocalStore> {
@@ -99,6 +112,7 @@ export class MemoryLocalStore implements LocalStore {
     this.databases.open(this.namespace);
     this.limits = resolveLimits(options);
     this.now = options.now ?? Date.now;
+    this.beforeStep = options.beforeStep;
     this.rows = this.rowsArea();
     this.subscriptions = this.subscriptionsArea();
     this.outbox = this.outboxArea();
@@ -141,6 +155,20 @@ export class MemoryLocalStore implements LocalStore {
   private data(): MemoryData {
     if (this.closed) throw new LocalStoreError('CLOSED', 'the local store is closed');
     return this.databases.open(this.namespace);
+  }
+
+  /** Makes the steps in order; if one throws (see `beforeStep`), undoes those made, newest first. */
+  private steps(write: string, steps: readonly Step[]): void {
+    const undo: Array<() => void> = [];
+    try {
+      for (const [name, make] of steps) {
+        this.beforeStep?.(write, name);
+        undo.push(make());
+      }
+    } catch (error) {
+      for (const back of undo.reverse()) back();
+      throw error;
+    }
   }
 
   private subscriptionRows(subscriptionId: string): Map<string, PersistedRow> {
@@ -193,6 +221,31 @@ export class MemoryLocalStore implements LocalStore {
         if (outbox.has(entry.mutationId)) throw new DuplicateMutationError(entry.mutationId);
         if (outbox.size >= this.limits.maxOutbox) throw new OutboxFullError(this.limits.maxOutbox);
         outbox.set(entry.mutationId, structuredClone(entry));
+      },
+      append: async (entry) => {
+        const { outbox, meta } = this.data();
+        const last = meta.get('lastMutationId') as number | undefined;
+        if (last !== undefined && entry.mutationId <= last)
+          throw new DuplicateMutationError(entry.mutationId, `is not above the last allocated id ${last}`);
+        if (outbox.has(entry.mutationId)) throw new DuplicateMutationError(entry.mutationId);
+        if (outbox.size >= this.limits.maxOutbox) throw new OutboxFullError(this.limits.maxOutbox);
+        const copy = structuredClone(entry);
+        this.steps('append', [
+          [
+            'meta',
+            () => {
+              meta.set('lastMutationId', entry.mutationId);
+              return () => (last === undefined ? meta.delete('lastMutationId') : meta.set('lastMutationId', last));
+            },
+          ],
+          [
+            'outbox',
+            () => {
+              outbox.set(entry.mutationId, copy);
+              return () => outbox.delete(entry.mutationId);
+            },
+          ],
+        ]);
       },
       list: async () => structuredClone([...this.data().outbox.values()].sort((a, b) => a.mutationId - b.mutationId)),
       count: async () => this.data().outbox.size,
