@@ -4,7 +4,7 @@ import { splitFrame } from './broadcast-floor.ts';
 describe('splitFrame', () => {
   it('splits a WebSocket frame around a bigint (string) value', () => {
     const frame =
-      '{"type":"CHANGES","cursor":"c1.0/1A2B","changes":[{"collection":"b","op":"update","key":"1","row":{"id":1,"n":"1234","version":1235},"version":1235}]}';
+      '{"type":"CHANGES","cursor":"c1.0/1A2B","changes":[{"subscription":"b","op":"update","key":"1","row":{"id":1,"n":"1234","version":1235},"version":1235}]}';
     const { before, after } = splitFrame(frame, 'n');
     expect(`${before}1234${after}`).toBe(frame);
     expect(`${before}7${after}`).toContain('"n":"7","version":1235');

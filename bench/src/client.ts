@@ -99,10 +99,6 @@ function inChild(rows: number, transactions: number): Promise<Result> {
 
 async function measure(total: number, transactions: number): Promise<Result> {
   const server = new FakeServer();
-  server.collections = [
-    { name: 'orders', table: 'public.order' },
-    { name: 'drivers', table: 'public.driver' },
-  ];
   const client = new SyncClient({ url: 'http://bench.invalid/', token: 't', fetch: server.fetch, transport: 'sse' });
   client.subscribe({ id: 'o', collection: 'orders' });
   client.subscribe({ id: 'd', collection: 'drivers' });
@@ -121,16 +117,16 @@ async function measure(total: number, transactions: number): Promise<Result> {
   await until(() => server.streams.length > 0);
   server.stream.push(sse('hello', { connectionId: 'bench', protocol: 1, heartbeatMs: 60_000 }));
   const half = Math.floor(total / 2);
-  const snapshot = (subscription: string, n: number, row: (i: number) => object) => {
+  const snapshot = (subscription: string, table: string, n: number, row: (i: number) => object) => {
     const part = 5_000;
     for (let at = 0; at < n; at += part) {
       const rows = [];
       for (let i = at; i < Math.min(n, at + part); i++) rows.push({ key: String(i), row: row(i), version: 1 });
-      server.stream.push(sse('snapshot', { subscription, rows, cursor: cur(1), done: at + part >= n }));
+      server.stream.push(sse('snapshot', { subscription, table, rows, cursor: cur(1), done: at + part >= n }));
     }
   };
-  snapshot('o', half, (i) => ({ id: String(i), status: i % 3 === 0 ? 'open' : 'done', n: i }));
-  snapshot('d', total - half, (i) => ({ id: String(i), online: i % 2 === 0 }));
+  snapshot('o', 'public.order', half, (i) => ({ id: String(i), status: i % 3 === 0 ? 'open' : 'done', n: i }));
+  snapshot('d', 'public.driver', total - half, (i) => ({ id: String(i), online: i % 2 === 0 }));
   await until(() => client.view('order').length === half && client.view('driver').length === total - half);
   await new Promise((r) => setTimeout(r, 50));
 
@@ -156,7 +152,7 @@ async function measure(total: number, transactions: number): Promise<Result> {
         cursor: cur(2 + n),
         changes: [
           {
-            collection: 'o',
+            subscription: 'o',
             op: 'update',
             key,
             row: { id: key, status: n % 2 === 0 ? 'open' : 'done', n: half + n },

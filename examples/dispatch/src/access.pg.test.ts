@@ -149,7 +149,7 @@ describe.each(TRANSPORTS)('access over %s', (transport) => {
     const deleted = r
       .of('changes')
       .flatMap((e) => e.data.changes)
-      .filter((ch: { collection: string; op: string }) => ch.collection === 'chat' && ch.op === 'delete');
+      .filter((ch: { subscription: string; op: string }) => ch.subscription === 'chat' && ch.op === 'delete');
     expect(deleted.map((d: { key: string }) => d.key).sort()).toEqual([...had.keys()].sort());
     expect(JSON.stringify(r.events)).not.toContain('after dmitri left');
     await db.query(`UPDATE chat SET driver_id = $2 WHERE id = $1`, [chatId, dmitri]); // restore for the other transport

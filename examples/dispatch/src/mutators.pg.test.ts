@@ -64,7 +64,7 @@ describe('demo mutators', () => {
     await customer.until((x) => x.of('changes').length >= 1);
     const msg = customer.of('changes')[0]?.data;
     expect(msg.mutations).toEqual([{ clientId: `${olga}-device`, mutationId: 1 }]);
-    const kinds = msg.changes.map((c: { collection: string; op: string }) => `${c.collection}:${c.op}`).sort();
+    const kinds = msg.changes.map((c: { subscription: string; op: string }) => `${c.subscription}:${c.op}`).sort();
     // accept updates the order twice (status, then updated_at): both, and the notification, in one message
     expect(kinds).toEqual(['inbox:insert', 'orders:update', 'orders:update']);
     expect((await db.query(`SELECT action FROM order_history WHERE order_id = $1`, [orderId])).rows).toEqual([

@@ -68,7 +68,7 @@ function changesOf(r: StreamReader, sub: string): Array<[string, string, unknown
   return r
     .of('changes')
     .flatMap((e) => e.data.changes)
-    .filter((c: { collection: string }) => c.collection === sub)
+    .filter((c: { subscription: string }) => c.subscription === sub)
     .map((c: { op: string; key: string; row: { customer_id?: unknown } | null }) => [c.op, c.key, c.row?.customer_id]);
 }
 

@@ -17,7 +17,6 @@ import { FakeTimers } from './testing/fake-timers.ts';
  */
 async function coveredUpdate() {
   const server = new FakeServer();
-  server.collections = [{ name: 'orders', table: 'public.order' }]; // qualified, as the server answers
   let answer!: (r: Response) => void;
   server.post = (req) =>
     req.url.pathname.endsWith('/v1/mutate')
@@ -40,6 +39,7 @@ async function coveredUpdate() {
   server.stream.push(
     sse('snapshot', {
       subscription: 'a',
+      table: 'public.order',
       rows: [{ key: 'o1', row: { id: 'o1', status: 'new' }, version: 1 }],
       cursor: cur(10),
       done: true,
@@ -53,7 +53,7 @@ async function coveredUpdate() {
     sse('ack', {
       cursor: cur(11),
       mutations: [{ clientId: 'c1', mutationId: 1 }],
-      covered: [{ collection: 'a', op: 'update', key: 'o1', version: 2 }],
+      covered: [{ subscription: 'a', op: 'update', key: 'o1', version: 2 }],
     }),
   );
   await flush();
@@ -78,7 +78,7 @@ describe('own rows between the ack and the answer', () => {
     server.stream.push(
       sse(
         'changes',
-        { cursor: cur(12), changes: [{ collection: 'a', op: 'insert', key: 'o2', row: { id: 'o2' }, version: 1 }] },
+        { cursor: cur(12), changes: [{ subscription: 'a', op: 'insert', key: 'o2', row: { id: 'o2' }, version: 1 }] },
         cur(12),
       ),
     );
@@ -102,7 +102,7 @@ describe('own rows between the ack and the answer', () => {
     server.stream.push(
       sse(
         'changes',
-        { cursor: cur(12), changes: [{ collection: 'a', op: 'delete', key: 'o1', row: null, version: 2 }] },
+        { cursor: cur(12), changes: [{ subscription: 'a', op: 'delete', key: 'o1', row: null, version: 2 }] },
         cur(12),
       ),
     );
@@ -120,7 +120,9 @@ describe('own rows between the ack and the answer', () => {
       const { server, client, a, land } = await coveredUpdate();
       server.stream.push(sse('resync', { subscription: 'a', reason: 'schema-changed' }));
       await flush();
-      server.stream.push(sse('snapshot', { subscription: 'a', rows: [], cursor: cur(13), done: true }));
+      server.stream.push(
+        sse('snapshot', { subscription: 'a', table: 'public.order', rows: [], cursor: cur(13), done: true }),
+      );
       await flush(10);
       await land();
       expect(a.rows()).toEqual([]);
@@ -133,7 +135,9 @@ describe('own rows between the ack and the answer', () => {
       a.unsubscribe();
       const again = client.subscribe({ id: 'a', collection: 'orders' });
       await flush();
-      server.stream.push(sse('snapshot', { subscription: 'a', rows: [], cursor: cur(13), done: true }));
+      server.stream.push(
+        sse('snapshot', { subscription: 'a', table: 'public.order', rows: [], cursor: cur(13), done: true }),
+      );
       await flush(10);
       await land();
       expect(again.rows()).toEqual([]);

@@ -10,7 +10,9 @@ async function resumingOnSecondConnection() {
   const a = client.subscribe({ id: 'a', collection: 'orders' });
   await flush();
   hello();
-  server.stream.push(sse('snapshot', { subscription: 'a', rows: [], cursor: cur(10), done: true }));
+  server.stream.push(
+    sse('snapshot', { subscription: 'a', table: 'public.orders', rows: [], cursor: cur(10), done: true }),
+  );
   server.stream.end();
   await flush();
   timers.advance(125);
@@ -28,12 +30,13 @@ describe('SyncClient connection lifecycle', () => {
     client.subscribe({ id: 'b', collection: 'chat', params: { chatId: 'c' } });
     await flush();
     hello();
-    const snap = (sub: string) => sse('snapshot', { subscription: sub, rows: [], cursor: cur(10), done: true });
+    const snap = (sub: string) =>
+      sse('snapshot', { subscription: sub, table: 'public.orders', rows: [], cursor: cur(10), done: true });
     server.stream.push(snap('a') + snap('b'));
     server.stream.push(
       sse(
         'changes',
-        { cursor: cur(11), changes: [{ collection: 'a', op: 'insert', key: 'k', row: { k: 1 }, version: 1 }] },
+        { cursor: cur(11), changes: [{ subscription: 'a', op: 'insert', key: 'k', row: { k: 1 }, version: 1 }] },
         cur(11),
       ),
     );
@@ -57,7 +60,7 @@ describe('SyncClient connection lifecycle', () => {
     server.stream.push(
       sse(
         'changes',
-        { cursor: cur(11), changes: [{ collection: 'a', op: 'delete', key: 'k', row: null, version: 2 }] },
+        { cursor: cur(11), changes: [{ subscription: 'a', op: 'delete', key: 'k', row: null, version: 2 }] },
         cur(11),
       ),
     );
@@ -181,6 +184,7 @@ describe('SyncClient connection lifecycle', () => {
     server.stream.push(
       sse('snapshot', {
         subscription: 'a',
+        table: 'public.orders',
         rows: [{ key: '1', row: { id: 1 }, version: 1 }],
         cursor: cur(5),
         done: false,
@@ -197,6 +201,7 @@ describe('SyncClient connection lifecycle', () => {
     server.stream.push(
       sse('snapshot', {
         subscription: 'a',
+        table: 'public.orders',
         rows: [{ key: '2', row: { id: 2 }, version: 1 }],
         cursor: cur(6),
         done: true,
@@ -258,7 +263,7 @@ describe('SyncClient connection lifecycle', () => {
     server.stream.push(
       sse(
         'changes',
-        { cursor: cur(11), changes: [{ collection: 'a', op: 'insert', key: 'k', row: { k: 1 }, version: 1 }] },
+        { cursor: cur(11), changes: [{ subscription: 'a', op: 'insert', key: 'k', row: { k: 1 }, version: 1 }] },
         cur(11),
       ),
     );
@@ -274,7 +279,7 @@ describe('SyncClient connection lifecycle', () => {
 
   it('over SSE too, `subscribed` attaches a resumed subscription that has nothing to replay, so acks move its cursor', async () => {
     const { server, client, a } = await resumingOnSecondConnection();
-    server.stream.push(sse('subscribed', { id: 'a', count: 1 }));
+    server.stream.push(sse('subscribed', { id: 'a', table: 'public.orders', count: 1 }));
     server.stream.push(sse('ack', { cursor: cur(12), mutations: [{ clientId: 'c1', mutationId: 1 }] }, cur(12)));
     await flush();
     expect(a.cursor).toBe(cur(12));

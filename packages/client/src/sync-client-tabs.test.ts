@@ -43,6 +43,7 @@ function tabs() {
     server.stream.push(
       sse('snapshot', {
         subscription: sub,
+        table: 'public.item',
         rows: keys.map((key) => ({ key, row: { id: key }, version: 1 })),
         cursor,
         done: true,
@@ -52,7 +53,7 @@ function tabs() {
     server.stream.push(
       sse(
         'changes',
-        { cursor, changes: [{ collection: sub, op: 'insert', key, row: { id: key }, version: 1 }] },
+        { cursor, changes: [{ subscription: sub, op: 'insert', key, row: { id: key }, version: 1 }] },
         cursor,
       ),
     );
@@ -61,7 +62,6 @@ function tabs() {
   };
 
   // For the own-row cases: subscription `x` on `items` (table public.item) holding k1, our update of k1.
-  server.collections = [{ name: 'items', table: 'public.item' }];
   /** The leader (and a follower) subscribe `x`; the connection opens and x's snapshot holds k1 at cursor 1. */
   const startX = async (leader: SyncClient, follower?: SyncClient) => {
     const mine = leader.subscribe({ id: 'x', collection: 'items' });
@@ -80,7 +80,7 @@ function tabs() {
       sse('ack', {
         cursor: cur(2),
         mutations: [{ clientId: 'c1', mutationId: 1 }],
-        covered: [{ collection: 'x', op: 'update', key: 'k1', version: 2 }],
+        covered: [{ subscription: 'x', op: 'update', key: 'k1', version: 2 }],
       }),
     );
     await flush(10);
@@ -327,7 +327,7 @@ describe('tabs on one store', () => {
     t.server.stream.push(
       sse(
         'changes',
-        { cursor: cur(3), changes: [{ collection: 'x', op: 'delete', key: 'k1', row: null, version: 3 }] },
+        { cursor: cur(3), changes: [{ subscription: 'x', op: 'delete', key: 'k1', row: null, version: 3 }] },
         cur(3),
       ),
     );

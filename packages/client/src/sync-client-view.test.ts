@@ -14,10 +14,6 @@ const rows = (n: number, row: (i: number) => Row) =>
 async function twoTables() {
   const setup = setupClient();
   const { server, client, hello } = setup;
-  server.collections = [
-    { name: 'orders', table: 'public.order' },
-    { name: 'drivers', table: 'public.driver' },
-  ];
   client.subscribe({ id: 'o', collection: 'orders' });
   client.subscribe({ id: 'd', collection: 'drivers' });
   const orders = client
@@ -33,6 +29,7 @@ async function twoTables() {
   server.stream.push(
     sse('snapshot', {
       subscription: 'o',
+      table: 'public.order',
       rows: rows(300, (i) => ({ id: String(i), status: i % 2 ? 'open' : 'done' })),
       cursor: cur(10),
       done: true,
@@ -41,6 +38,7 @@ async function twoTables() {
   server.stream.push(
     sse('snapshot', {
       subscription: 'd',
+      table: 'public.driver',
       rows: rows(200, (i) => ({ id: String(i), online: i % 2 === 0 })),
       cursor: cur(10),
       done: true,
@@ -49,7 +47,7 @@ async function twoTables() {
   await flush();
   const change = (n: number, subscription: 'o' | 'd', key: string, row: Row) =>
     server.stream.push(
-      sse('changes', { cursor: cur(n), changes: [{ collection: subscription, op: 'update', key, row, version: n }] }),
+      sse('changes', { cursor: cur(n), changes: [{ subscription: subscription, op: 'update', key, row, version: n }] }),
     );
   return { ...setup, orders, drivers, shown, change };
 }
@@ -90,7 +88,6 @@ describe('SyncClient view: one change costs the change', () => {
 
   it('base follows the subscriptions: a row two subscriptions hold stays until the last one drops it', async () => {
     const { server, client, hello } = setupClient();
-    server.collections = [{ name: 'orders', table: 'public.order' }];
     client.subscribe({ id: 'a', collection: 'orders' });
     const b = client.subscribe({ id: 'b', collection: 'orders' });
     await flush();
@@ -99,6 +96,7 @@ describe('SyncClient view: one change costs the change', () => {
       server.stream.push(
         sse('snapshot', {
           subscription: id,
+          table: 'public.order',
           rows: [{ key: '1', row: { id: '1', v: 1 }, version: 1 }],
           cursor: cur(10),
           done: true,
@@ -113,7 +111,7 @@ describe('SyncClient view: one change costs the change', () => {
     server.stream.push(
       sse('changes', {
         cursor: cur(11),
-        changes: [{ collection: 'a', op: 'delete', key: '1', row: null, version: 1 }],
+        changes: [{ subscription: 'a', op: 'delete', key: '1', row: null, version: 1 }],
       }),
     );
     await flush();
@@ -122,7 +120,7 @@ describe('SyncClient view: one change costs the change', () => {
     server.stream.push(
       sse('changes', {
         cursor: cur(12),
-        changes: [{ collection: 'b', op: 'update', key: '1', row: { id: '1', v: 2 }, version: 2 }],
+        changes: [{ subscription: 'b', op: 'update', key: '1', row: { id: '1', v: 2 }, version: 2 }],
       }),
     );
     await flush();

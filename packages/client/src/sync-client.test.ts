@@ -5,7 +5,13 @@ import { setupClient, subscribeParams } from './testing/setup-client.ts';
 import type { TransactionEvent } from './store/subscription-registry.ts';
 
 const snapshot = (subscription: string, rows: Array<[string, Row]>, cursor: string, done = true) =>
-  sse('snapshot', { subscription, rows: rows.map(([key, row]) => ({ key, row, version: 1 })), cursor, done });
+  sse('snapshot', {
+    subscription,
+    table: 'public.orders',
+    rows: rows.map(([key, row]) => ({ key, row, version: 1 })),
+    cursor,
+    done,
+  });
 
 describe('SyncClient data path', () => {
   it('connects with clientId, token and each subscription in the query', async () => {
@@ -97,10 +103,10 @@ describe('SyncClient data path', () => {
         {
           cursor: cur(11),
           changes: [
-            { collection: 'a', op: 'insert', key: '3', row: { v: 'a3' }, version: 1 },
-            { collection: 'b', op: 'update', key: '1', row: { v: 'b1!' }, version: 2 },
-            { collection: 'a', op: 'delete', key: '1', row: null, version: 2 },
-            { collection: 'a', op: 'update', key: '2', row: { v: 'a2!' }, version: 2 },
+            { subscription: 'a', op: 'insert', key: '3', row: { v: 'a3' }, version: 1 },
+            { subscription: 'b', op: 'update', key: '1', row: { v: 'b1!' }, version: 2 },
+            { subscription: 'a', op: 'delete', key: '1', row: null, version: 2 },
+            { subscription: 'a', op: 'update', key: '2', row: { v: 'a2!' }, version: 2 },
           ],
         },
         cur(11),
@@ -132,7 +138,7 @@ describe('SyncClient data path', () => {
     await flush();
     hello();
     server.stream.push(snapshot('a', [], cur(10)) + snapshot('b', [], cur(12)));
-    const change = (sub: string, key: string) => ({ collection: sub, op: 'insert', key, row: { key }, version: 1 });
+    const change = (sub: string, key: string) => ({ subscription: sub, op: 'insert', key, row: { key }, version: 1 });
     // b's snapshot already contains transaction 11 and 12; a's does not.
     server.stream.push(sse('changes', { cursor: cur(11), changes: [change('a', 'x'), change('b', 'x')] }));
     server.stream.push(sse('changes', { cursor: cur(11), changes: [change('a', 'y')] })); // replayed
@@ -156,7 +162,7 @@ describe('SyncClient data path', () => {
     server.stream.push(
       sse('changes', {
         cursor: cur(11),
-        changes: [{ collection: 'a', op: 'delete', key: '1', row: null, version: 2 }],
+        changes: [{ subscription: 'a', op: 'delete', key: '1', row: null, version: 2 }],
       }),
     );
     server.stream.push(snapshot('a', [], cur(10)));
@@ -330,7 +336,7 @@ describe('SyncClient data path', () => {
     server.stream.push(
       sse('changes', {
         cursor: cur(11),
-        changes: [{ collection: 'good', op: 'insert', key: 'k', row: { k: 1 }, version: 1 }],
+        changes: [{ subscription: 'good', op: 'insert', key: 'k', row: { k: 1 }, version: 1 }],
       }),
     );
     await flush();
@@ -372,7 +378,7 @@ describe('SyncClient data path', () => {
       await flush();
       hello();
       server.stream.push('event: changes\ndata: {not json\n\n');
-      server.stream.push(sse('changes', { cursor: cur(1), changes: [{ collection: 'a', op: 'insert', key: 'k' }] }));
+      server.stream.push(sse('changes', { cursor: cur(1), changes: [{ subscription: 'a', op: 'insert', key: 'k' }] }));
       server.stream.push(sse('presence', { whatever: true }));
       server.stream.push(snapshot('a', [['1', { id: 1 }]], cur(10)));
       await flush();

@@ -73,14 +73,9 @@ export class SyncClient {
       store: options.store,
       onRejected: (e) => emitter.emit('rejected', e),
       subscriptions: registry.byId,
-      onBaseBuilt: () => this.parts.ownRows.retry(),
     });
     const ownRows = new OwnRows(this.clientId, {
-      tables: async () => {
-        const tables = await writes.collectionTables();
-        if (tables.size === 0) return undefined;
-        return (subId) => tables.get(registry.get(subId)?.collection ?? '');
-      },
+      tableOf: (subId) => registry.get(subId)?.table,
       place: (subId, key, change, fresh) => placeOwnRow(this.parts, subId, key, change, fresh),
     });
     this.parts = {
@@ -282,7 +277,7 @@ export class SyncClient {
     const id = 'subscription' in target ? target.subscription : target.id;
     const sub = this.parts.registry.get(id);
     if (!sub) throw new Error(`unknown subscription: ${id}`);
-    const source = subscriptionSource(this.viewSource, sub, () => this.parts.writes.tableFor(sub.collection));
+    const source = subscriptionSource(this.viewSource, sub, () => sub.table);
     return createQuery<R>(source, SUBSCRIPTION_TABLE);
   }
 

@@ -19,8 +19,8 @@ export type {
   ResyncReason,
   SnapshotMessage,
   SnapshotRow,
-  SseEventName,
-  SseEvents,
+  ServerMessageKind,
+  ServerMessages,
 } from './messages.ts';
 export {
   clientIdSchema,

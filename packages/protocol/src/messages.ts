@@ -4,9 +4,10 @@ import type { Row } from './values.ts';
 
 export type ChangeOp = 'insert' | 'update' | 'delete';
 
-/** One row change inside a `changes` message. `collection` is the subscription id. */
+/** One row change inside a `changes` message, for one of the connection's subscriptions. */
 export interface Change {
-  collection: string;
+  /** The subscription's id (the client's, from SUBSCRIBE). */
+  subscription: string;
   op: ChangeOp;
   key: string;
   row: Row | null;
@@ -33,6 +34,8 @@ export interface HelloMessage {
 
 export interface SnapshotMessage {
   subscription: string;
+  /** The table the subscription's rows come from, schema-qualified (`public.order`): as a written row names it. */
+  table: string;
   rows: SnapshotRow[];
   cursor: string;
   done: boolean;
@@ -55,7 +58,8 @@ export interface AckMessage {
 
 /** A change the initiator gets without its row: it is in the mutation's answer (same table, key, version). */
 export interface CoveredChange {
-  collection: string;
+  /** The subscription the row belongs to. */
+  subscription: string;
   op: ChangeOp;
   key: string;
   version: number;
@@ -90,8 +94,12 @@ export interface ErrorMessage {
   room?: string;
 }
 
-/** SSE event names and their payloads. */
-export interface SseEvents {
+/**
+ * The server's messages by kind, on both transports: the SSE event name, and
+ * (upper-cased) the WebSocket frame's `type` — `changes` is `event: changes`
+ * on SSE and `{"type":"CHANGES",…}` on a WebSocket, with the same payload.
+ */
+export interface ServerMessages {
   hello: HelloMessage;
   snapshot: SnapshotMessage;
   changes: ChangesMessage;
@@ -105,10 +113,12 @@ export interface SseEvents {
   presence_diff: PresenceDiffMessage;
   broadcast: BroadcastMessage;
 }
-export type SseEventName = keyof SseEvents;
+export type ServerMessageKind = keyof ServerMessages;
 
 export interface SubscribedMessage {
   id: string;
+  /** The table the subscription's rows come from, schema-qualified (`public.order`). */
+  table: string;
   /** Subscriptions now active on this connection. */
   count: number;
 }

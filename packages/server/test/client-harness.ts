@@ -34,7 +34,7 @@ export function watchedClient(
     },
   };
   client.on('transaction', (t) => {
-    for (const sub of new Set(t.changes.map((c) => c.collection))) w.applied.push(`${sub}@${t.cursor}`);
+    for (const sub of new Set(t.changes.map((c) => c.subscription))) w.applied.push(`${sub}@${t.cursor}`);
   });
   for (const s of subs) {
     w.subs[s.id] = client.subscribe(s);

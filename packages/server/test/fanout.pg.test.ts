@@ -63,7 +63,7 @@ it('routes a change only to the instances its values can match', async () => {
   expect(server.router.stats.instancesEvaluated - before).toBe(2);
   const ops = r
     .of('changes')[0]
-    ?.data.changes.map((c: { collection: string; op: string }) => `${c.collection}:${c.op}`);
+    ?.data.changes.map((c: { subscription: string; op: string }) => `${c.subscription}:${c.op}`);
   expect(ops.sort()).toEqual(['o7:delete', 'o8:insert']);
   r.close();
 });

@@ -98,7 +98,8 @@ it('every client converges to a fresh SELECT after subscribing under 8 concurren
             .of('changes')
             .some((e) =>
               e.data.changes.some(
-                (c: { collection: string; row: { n: number } | null }) => c.collection === 'marker' && c.row?.n === n,
+                (c: { subscription: string; row: { n: number } | null }) =>
+                  c.subscription === 'marker' && c.row?.n === n,
               ),
             ),
         15_000,

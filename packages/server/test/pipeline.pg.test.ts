@@ -77,7 +77,9 @@ describe.each(TRANSPORTS)('core pipeline over %s', (transport) => {
     await r.until((x) => x.of('changes').length >= 2);
     const first = r.of('changes')[0]?.data;
     expect(
-      first.changes.map((ch: { collection: string; op: string; key: string }) => `${ch.collection}:${ch.op}:${ch.key}`),
+      first.changes.map(
+        (ch: { subscription: string; op: string; key: string }) => `${ch.subscription}:${ch.op}:${ch.key}`,
+      ),
     ).toEqual(['i:insert:t1', 'i:insert:t2', 'i:update:t2', 'n:insert:1']); // grouped by subscription, commit order within each
     expect(r.of('changes')[1]?.data.changes).toHaveLength(1);
     r.close();

@@ -27,7 +27,7 @@ export function strictStateOf(
       }
     } else if (e.event === 'changes') {
       for (const c of e.data.changes) {
-        if (c.collection !== subId) continue;
+        if (c.subscription !== subId) continue;
         const had = state.get(c.key);
         if (c.op === 'insert' && had) violations.push(`${e.data.cursor} insert of present key ${c.key}`);
         if (c.op !== 'insert' && !had) violations.push(`${e.data.cursor} ${c.op} of absent key ${c.key}`);

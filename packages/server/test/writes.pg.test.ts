@@ -189,8 +189,8 @@ describe('writes', () => {
       cursor: a.body.cursor,
       mutations: [{ clientId: 'c-gus', mutationId: 1 }],
       covered: [
-        { collection: 'all', op: 'insert', key: id, version: 1 },
-        { collection: 'all', op: 'update', key: id, version: 2 },
+        { subscription: 'all', op: 'insert', key: id, version: 1 },
+        { subscription: 'all', op: 'update', key: id, version: 2 },
       ],
     });
     expect(mine.of('ack')[0]?.id).toBe(a.body.cursor);
@@ -200,8 +200,8 @@ describe('writes', () => {
       cursor: a.body.cursor,
       mutations: [{ clientId: 'c-gus', mutationId: 1 }],
       changes: [
-        { collection: 'all', op: 'insert', key: id, version: 1 },
-        { collection: 'all', op: 'update', key: id, version: 2 },
+        { subscription: 'all', op: 'insert', key: id, version: 1 },
+        { subscription: 'all', op: 'update', key: id, version: 2 },
       ],
     });
 
@@ -214,7 +214,7 @@ describe('writes', () => {
     expect(mine.of('changes')[0]?.data).toMatchObject({
       cursor: b.body.cursor,
       mutations: [{ clientId: 'c-gus', mutationId: 2 }],
-      changes: [{ collection: 'count', op: 'update', key: '1' }],
+      changes: [{ subscription: 'count', op: 'update', key: '1' }],
     });
     await theirs.until((x) => x.of('changes').length === 2);
     mine.close();

@@ -93,7 +93,7 @@ describe('WebSocket protection', () => {
     await bystander.until((x) => x.of('changes').length >= writes, 10_000, 'bystander changes');
     await victim.until(
       (x) =>
-        x.of('changes').filter((e) => e.data.changes.some((c: { collection: string }) => c.collection === 'ok'))
+        x.of('changes').filter((e) => e.data.changes.some((c: { subscription: string }) => c.subscription === 'ok'))
           .length >= writes,
     );
     expect(victim.ended).toBe(false);

@@ -13,6 +13,8 @@ export interface SseEvent {
   type: string;
   /** `data:` lines joined with `\n`. */
   data: string;
+  /** The payload already parsed (a WebSocket frame is JSON as a whole): then `data` is not read. */
+  message?: Record<string, unknown>;
   /** The last event id at dispatch time (it persists across events, per spec). */
   id: string | undefined;
 }

@@ -146,6 +146,7 @@ describe('WebSocket, SSE only where WebSocket is blocked', () => {
     t.server.stream.push(
       sse('snapshot', {
         subscription: 'a',
+        table: 'public.orders',
         rows: [{ key: 'k', row: { k: 1 }, version: 1 }],
         cursor: '0/0000000a',
         done: true,

@@ -89,7 +89,8 @@ export function readWsStream(o: WsStreamOptions): Promise<void> {
       if (event === 'hello' && typeof rest['heartbeatMs'] === 'number') schedulePing(rest['heartbeatMs']);
       const id =
         (event === 'changes' || event === 'ack') && typeof rest['cursor'] === 'string' ? rest['cursor'] : undefined;
-      o.onEvent({ type: event, data: JSON.stringify(rest), id });
+      // Parsed once: the message travels on as the object (`data` is for SSE's text).
+      o.onEvent({ type: event, data: '', message: rest, id });
     };
     ws.onerror = () => {
       // The close event follows with the details; nothing to do here.

@@ -49,7 +49,13 @@ export interface TabHost {
   remoteSubscribe(sub: WireSubscription):
     | {
         ok: true;
-        reset?: { rows: SnapshotRow[]; cursor: string; awaited: AwaitedOwnRows[]; touched: Record<string, string> };
+        reset?: {
+          rows: SnapshotRow[];
+          cursor: string;
+          table?: string;
+          awaited: AwaitedOwnRows[];
+          touched: Record<string, string>;
+        };
       }
     | { ok: false; error: ErrorMessage };
   /** No follower wants it any more: unsubscribe unless this tab does. */

@@ -67,6 +67,8 @@ export type TabMessage =
       id: string;
       rows: SnapshotRow[];
       cursor: string;
+      /** The subscription's table, when the leader knows it. */
+      table?: string;
       /** Own rows the leader still awaits for it, and where the stream last changed each since. */
       awaited: AwaitedOwnRows[];
       touched: Record<string, string>;

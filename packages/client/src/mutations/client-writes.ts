@@ -6,8 +6,9 @@
  *   subscriptions' rows ─► base rows per table (the server truth the view replays on):
  *     rebuilt whole on snapshot/resync/unsubscribe; a stream change edits only its keys
  *
- * Tables come from `GET /v1/collections` (collection → table). Mutation ids and
- * unsent mutations live in local storage when there is one, so they survive reloads.
+ * Each subscription knows its table (the server says it in `subscribed` and
+ * `snapshot`). Mutation ids and unsent mutations live in local storage when
+ * there is one, so they survive reloads.
  */
 import type { AckMessage, Change, ChangesMessage, JsonValue, Row, WriteOp, WrittenRow } from '@syncline/protocol';
 import type { TokenSource } from '../connection/requests.ts';
@@ -29,8 +30,6 @@ export interface ClientWritesOptions {
   random: () => number;
   store: LocalStore | undefined;
   onRejected: (e: RejectedEvent) => void;
-  /** Base was built (the tables are known): own rows waiting for the tables can be placed. */
-  onBaseBuilt: () => void;
   /** The client's subscriptions by id (live): base is their rows, merged per table. */
   subscriptions: ReadonlyMap<string, Subscription>;
   /** Another tab may lead (multitab/): show stored mutations, send none until `lead()`. */
@@ -41,10 +40,7 @@ export class ClientWrites {
   readonly pending = new PendingMutations();
   readonly undoManager = new UndoManager();
   readonly outbox: Outbox;
-  private tables: Promise<Map<string, string>> | undefined;
-  /** The same map once it has arrived, for synchronous readers. */
-  private tableNames: Map<string, string> | undefined;
-  /** Base has been built from the subscriptions once (the tables are known): stream changes now edit it. */
+  /** Base has been built from the subscriptions once: stream changes now edit it. */
   private baseBuilt = false;
   /**
    * Base keys an answer wrote (`table\0key`) since the last stream change: the
@@ -158,33 +154,30 @@ export class ClientWrites {
    * the others. Stream changes do not come here (see `streamApplied`).
    */
   rebuildBase(): void {
-    void this.collectionTables().then((tables) => {
-      const merged = new Map<string, Map<string, VersionedRow>>();
-      for (const sub of this.o.subscriptions.values()) {
-        const table = tables.get(sub.collection);
-        if (!table || sub.status !== 'live') continue;
-        let rows = merged.get(table);
-        if (!rows) merged.set(table, (rows = new Map()));
-        for (const [key, r] of sub.rowsByKey()) {
-          const had = rows.get(key);
-          if (!had || had.version < r.version) rows.set(key, r);
-        }
+    const merged = new Map<string, Map<string, VersionedRow>>();
+    for (const sub of this.o.subscriptions.values()) {
+      const table = sub.table;
+      if (table === undefined || sub.status !== 'live') continue;
+      let rows = merged.get(table);
+      if (!rows) merged.set(table, (rows = new Map()));
+      for (const [key, r] of sub.rowsByKey()) {
+        const had = rows.get(key);
+        if (!had || had.version < r.version) rows.set(key, r);
       }
-      const old = this.pending.base;
-      const edit = new RowsEditor(old);
-      for (const [table, rows] of old) {
-        const next = merged.get(table);
-        for (const key of rows.keys()) if (!next?.has(key)) edit.delete(table, key);
-      }
-      for (const [table, rows] of merged) {
-        const had = old.get(table);
-        for (const [key, r] of rows) if (had?.get(key) !== r) edit.set(table, key, r);
-      }
-      this.baseBuilt = true;
-      this.answerKeys.clear();
-      this.pending.setBase(edit.done());
-      this.o.onBaseBuilt();
-    });
+    }
+    const old = this.pending.base;
+    const edit = new RowsEditor(old);
+    for (const [table, rows] of old) {
+      const next = merged.get(table);
+      for (const key of rows.keys()) if (!next?.has(key)) edit.delete(table, key);
+    }
+    for (const [table, rows] of merged) {
+      const had = old.get(table);
+      for (const [key, r] of rows) if (had?.get(key) !== r) edit.set(table, key, r);
+    }
+    this.baseBuilt = true;
+    this.answerKeys.clear();
+    this.pending.setBase(edit.done());
   }
 
   /**
@@ -196,7 +189,7 @@ export class ClientWrites {
   streamApplied(changes: readonly Change[], cursor: string): void {
     const rows: WrittenRow[] = [];
     for (const c of changes) {
-      const table = this.tableOfSubscription(c.collection);
+      const table = this.tableOfSubscription(c.subscription);
       if (table) rows.push({ table, key: c.key, row: c.row, version: c.version });
     }
     this.pending.noteStream(rows, cursor);
@@ -220,7 +213,7 @@ export class ClientWrites {
   private mergedRow(table: string, key: string): WrittenRow | undefined {
     let best: VersionedRow | undefined;
     for (const sub of this.o.subscriptions.values()) {
-      if (sub.status !== 'live' || this.tableFor(sub.collection) !== table) continue;
+      if (sub.status !== 'live' || sub.table !== table) continue;
       const r = sub.rowsByKey().get(key);
       if (r && (!best || best.version < r.version)) best = r;
     }
@@ -228,19 +221,12 @@ export class ClientWrites {
   }
 
   private tableOfSubscription(subscriptionId: string): string | undefined {
-    const collection = this.o.subscriptions.get(subscriptionId)?.collection;
-    return collection === undefined ? undefined : this.tableFor(collection);
+    return this.o.subscriptions.get(subscriptionId)?.table;
   }
 
-  /** A subscription of `collection` took a whole snapshot at `cursor` (see PendingMutations.noteSnapshot). */
-  noteSnapshot(collection: string, cursor: string): void {
-    const table = this.tableFor(collection);
-    if (table) this.pending.noteSnapshot(table, cursor);
-  }
-
-  /** A collection's table, once `/v1/collections` has answered. */
-  tableFor(collection: string): string | undefined {
-    return this.tableNames?.get(collection);
+  /** A subscription of `table` took a whole snapshot at `cursor` (see PendingMutations.noteSnapshot). */
+  noteSnapshot(table: string, cursor: string): void {
+    this.pending.noteSnapshot(table, cursor);
   }
 
   close(): void {
@@ -256,24 +242,6 @@ export class ClientWrites {
 
   private enqueue(body: MutationBody): Promise<number> {
     return this.remote ? this.remote(body) : this.outbox.mutate(body);
-  }
-
-  /** Collection → table, from `GET /v1/collections` (asked once; again after a failure). */
-  collectionTables(): Promise<Map<string, string>> {
-    this.tables ??= (async () => {
-      const token = await resolveToken(this.o.token);
-      const res = await this.o.fetch(endpoint(this.o.baseUrl, '/v1/collections'), {
-        method: 'GET',
-        headers: commonHeaders(this.o.clientId, token),
-      });
-      const body = (await res.json()) as { collections: Array<{ name: string; table: string }> };
-      this.tableNames = new Map(body.collections.map((c) => [c.name, c.table]));
-      return this.tableNames;
-    })().catch((e: unknown) => {
-      this.tables = undefined; // try again on the next rebuild
-      throw e;
-    });
-    return this.tables.catch(() => new Map());
   }
 }
 

@@ -12,7 +12,7 @@ function setup() {
   const placed: Array<{ key: string; change: Change | undefined; fresh: boolean; applied: boolean }> = [];
   const target: { sub?: Subscription } = {};
   const own = new OwnRows('c1', {
-    tables: () => Promise.resolve(() => 'public.item'),
+    tableOf: () => 'public.item',
     place: (_id, key, change, fresh) => {
       const applied = change !== undefined && fresh && target.sub?.applyOwn(change) === true;
       placed.push({ key, change, fresh, applied });
@@ -24,7 +24,7 @@ function setup() {
     own.streamMessage({
       cursor: cur(cursor),
       mutations: [{ clientId: 'c1', mutationId }],
-      covered: [{ collection: 's', op: 'update', key: 'k', version: 2 }],
+      covered: [{ subscription: 's', op: 'update', key: 'k', version: 2 }],
     });
   return { own, sub, placed, coverUpdate };
 }
@@ -57,7 +57,7 @@ describe('own rows that come with the answer', () => {
   it('are dropped when the stream changed the row after the message that covered them', async () => {
     const { own, sub, placed, coverUpdate } = setup();
     coverUpdate(11);
-    sub.apply([{ collection: 's', op: 'delete', key: 'k', row: null, version: 2 }], cur(12));
+    sub.apply([{ subscription: 's', op: 'delete', key: 'k', row: null, version: 2 }], cur(12));
     own.answered(1, [answer('k', 2)]);
     await settle();
     expect(placed.map((p) => [p.fresh, p.applied])).toEqual([[false, false]]);
@@ -84,7 +84,7 @@ describe('own rows that come with the answer', () => {
   it('a follower places nothing itself, and takes over what the leader still awaited', async () => {
     const leader = setup();
     leader.coverUpdate(11);
-    leader.sub.apply([{ collection: 's', op: 'update', key: 'k', row: { id: 'k', n: 5 }, version: 5 }], cur(13));
+    leader.sub.apply([{ subscription: 's', op: 'update', key: 'k', row: { id: 'k', n: 5 }, version: 5 }], cur(13));
     const copy = leader.own.awaitedFor('s');
     expect(copy.awaited).toHaveLength(1);
     expect(copy.touched).toEqual({ k: cur(13) });

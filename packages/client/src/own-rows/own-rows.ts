@@ -29,8 +29,8 @@ export interface OwnRowsHost {
    * place); `fresh`: the stream did not change that row after the message that covered it.
    */
   place(subscriptionId: string, key: string, change: Change | undefined, fresh: boolean): void;
-  /** Subscription id → its table, once known (placing waits until then). */
-  tables(): Promise<((subscriptionId: string) => string | undefined) | undefined>;
+  /** The table of a subscription's rows (undefined: not known yet, placing waits). */
+  tableOf(subscriptionId: string): string | undefined;
 }
 
 /** Answers kept to pair with `covered` entries that arrive after them. */
@@ -55,6 +55,7 @@ export class OwnRows {
   private readonly storeWhole = new Set<string>();
   /** Following another tab: the leader places our rows and tells us how (`replicated`). */
   private following = false;
+  private placing = false;
 
   constructor(
     private readonly clientId: string,
@@ -65,8 +66,8 @@ export class OwnRows {
   streamMessage(message: { cursor: string; mutations?: readonly MutationRef[]; covered?: readonly CoveredChange[] }) {
     const covered = message.covered ?? [];
     for (const c of covered) {
-      this.expect(c.collection, c.key);
-      if (!this.following) this.holding.add(c.collection);
+      this.expect(c.subscription, c.key);
+      if (!this.following) this.holding.add(c.subscription);
     }
     if (!message.mutations || covered.length === 0) return;
     // Followers too: one that takes over before the answer arrives must know where its rows go.
@@ -104,7 +105,7 @@ export class OwnRows {
     this.holding.delete(subscriptionId);
     this.storeWhole.delete(subscriptionId);
     this.waiting = this.waiting.flatMap((w) => {
-      const covered = w.covered.filter((c) => c.collection !== subscriptionId);
+      const covered = w.covered.filter((c) => c.subscription !== subscriptionId);
       return covered.length > 0 ? [{ ...w, covered }] : [];
     });
   }
@@ -120,7 +121,7 @@ export class OwnRows {
   /** Leader: own rows still to come for one subscription, and its keys the stream touched since (for a copy). */
   awaitedFor(subscriptionId: string): { awaited: AwaitedOwnRows[]; touched: Record<string, string> } {
     const awaited = this.waiting.flatMap((w) => {
-      const covered = w.covered.filter((c) => c.collection === subscriptionId);
+      const covered = w.covered.filter((c) => c.subscription === subscriptionId);
       return covered.length > 0 ? [{ ids: [...w.ids], covered, cursor: w.cursor }] : [];
     });
     const touched: Record<string, string> = {};
@@ -132,12 +133,12 @@ export class OwnRows {
 
   /** Follower: a copy of a subscription from the leader, with what the leader still awaits for it. */
   adopt(subscriptionId: string, awaited: readonly AwaitedOwnRows[], touched: Readonly<Record<string, string>>): void {
-    const known = new Set(this.waiting.flatMap((w) => w.covered.map((c) => `${w.cursor}|${c.collection}|${c.key}`)));
+    const known = new Set(this.waiting.flatMap((w) => w.covered.map((c) => `${w.cursor}|${c.subscription}|${c.key}`)));
     for (const e of awaited) {
-      const covered = e.covered.filter((c) => !known.has(`${e.cursor}|${c.collection}|${c.key}`));
+      const covered = e.covered.filter((c) => !known.has(`${e.cursor}|${c.subscription}|${c.key}`));
       if (covered.length === 0 || e.ids.every((id) => this.answers.has(id))) continue;
       this.waiting.push({ ids: e.ids, covered, cursor: e.cursor });
-      for (const c of covered) this.expect(c.collection, c.key);
+      for (const c of covered) this.expect(c.subscription, c.key);
     }
     for (const [key, cursor] of Object.entries(touched)) this.touched(subscriptionId, key, cursor);
   }
@@ -156,7 +157,7 @@ export class OwnRows {
     this.following = false;
     const storeNow: string[] = [];
     for (const id of takenOver) {
-      if (this.waiting.some((w) => w.covered.some((c) => c.collection === id))) {
+      if (this.waiting.some((w) => w.covered.some((c) => c.subscription === id))) {
         this.holding.add(id);
         this.storeWhole.add(id);
       } else storeNow.push(id);
@@ -183,13 +184,21 @@ export class OwnRows {
     return e.touchedAt;
   }
 
-  /** The tables are known now: place what waited for them. */
-  retry(): void {
-    void this.placeWaiting();
+  /**
+   * Places every waiting entry whose answers are all here — in a microtask, so
+   * the stream message that covered them (or brought their answer's turn) is
+   * applied first and the subscription's cursor is the message's.
+   */
+  private placeWaiting(): void {
+    if (this.waiting.length === 0 || this.placing) return;
+    this.placing = true;
+    queueMicrotask(() => {
+      this.placing = false;
+      this.placeNow();
+    });
   }
 
-  /** Places every waiting entry whose answers are all here. */
-  private async placeWaiting(): Promise<void> {
+  private placeNow(): void {
     if (this.waiting.length === 0) return;
     if (this.following) {
       // The leader places them. Keep only what waits for an answer nobody has had yet: if the
@@ -197,25 +206,24 @@ export class OwnRows {
       this.waiting = this.waiting.filter(({ ids }) => ids.some((id) => !this.answers.has(id)));
       return;
     }
-    const tableOf = await this.host.tables();
-    if (!tableOf) return; // not known yet: the next answer or takeover tries again
     this.waiting = this.waiting.filter(({ ids, covered, cursor }) => {
       if (ids.some((id) => !this.answers.has(id))) return true; // an answer is still on its way
+      if (covered.some((c) => this.host.tableOf(c.subscription) === undefined)) return true;
       const rows = ids.flatMap((id) => this.answers.get(id) ?? []);
       for (const c of covered) {
-        const table = tableOf(c.collection);
+        const table = this.host.tableOf(c.subscription);
         // The answer's last row for the key is the newest the client may know of.
         const written = rows.filter((r) => r.table === table && r.key === c.key).at(-1);
-        const touchedAt = this.release(c.collection, c.key);
+        const touchedAt = this.release(c.subscription, c.key);
         const fresh = touchedAt === undefined || touchedAt <= cursor;
         const change: Change | undefined = written && {
-          collection: c.collection,
+          subscription: c.subscription,
           op: c.op === 'delete' || written.row === null ? 'delete' : c.op,
           key: c.key,
           row: c.op === 'delete' ? null : written.row,
           version: c.op === 'delete' ? c.version : written.version,
         };
-        this.host.place(c.collection, c.key, change, fresh);
+        this.host.place(c.subscription, c.key, change, fresh);
       }
       return false;
     });

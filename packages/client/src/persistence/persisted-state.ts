@@ -24,6 +24,8 @@ export class PersistedState {
   private queue: Promise<void> = Promise.resolve();
   /** Writes waiting for a subscription's own rows (see transactionApplied). */
   private readonly held = new Map<string, SubscriptionUpdate[]>();
+  /** Tables stored with their subscriptions (see tableKnown). */
+  private readonly tables = new Map<string, string>();
   /** Off while another tab leads: that tab writes the shared store (see multitab/). */
   active = true;
 
@@ -52,6 +54,7 @@ export class PersistedState {
         collection: sub.collection,
         params: (sub.params ?? null) as JsonValue as never,
         cursor: sub.cursor ?? null,
+        ...(sub.table !== undefined ? { table: sub.table } : {}),
       }),
     );
   }
@@ -75,6 +78,7 @@ export class PersistedState {
 
   unsubscribed(id: string): void {
     this.held.delete(id);
+    this.tables.delete(id);
     this.enqueue(() => this.store.subscriptions.delete(id));
   }
 
@@ -90,6 +94,18 @@ export class PersistedState {
       version: r.version,
     }));
     this.enqueue(() => this.store.applyTransaction(sub.id, changes, cursor, { replace: true }));
+    this.tableKnown(sub);
+  }
+
+  /** The subscription's table, stored with it once known, so a reload can show its rows offline. */
+  private tableKnown(sub: Subscription): void {
+    const table = sub.table;
+    if (table === undefined || this.tables.get(sub.id) === table) return;
+    this.tables.set(sub.id, table);
+    this.enqueue(async () => {
+      const stored = await this.store.subscriptions.get(sub.id);
+      if (stored && stored.table !== table) await this.store.subscriptions.put({ ...stored, table });
+    });
   }
 
   /**
@@ -100,8 +116,8 @@ export class PersistedState {
   transactionApplied(event: TransactionEvent, hold: ReadonlySet<string> = NO_HOLD): void {
     const bySub = new Map<string, SubscriptionUpdate['changes'][number][]>();
     for (const c of event.changes) {
-      let list = bySub.get(c.collection);
-      if (!list) bySub.set(c.collection, (list = []));
+      let list = bySub.get(c.subscription);
+      if (!list) bySub.set(c.subscription, (list = []));
       list.push({ op: c.op, key: c.key, row: c.row, version: c.version });
     }
     const updates: SubscriptionUpdate[] = [];

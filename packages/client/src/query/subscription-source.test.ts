@@ -47,7 +47,7 @@ describe('a live query over a subscription', () => {
     expect(results).toHaveLength(seen); // another table, or a row it does not hold: no new result
 
     // The server moves a row in; it shows once the table view has it.
-    sub.apply([{ collection: 's1', op: 'insert', key: 'z', row: { id: 'z', n: 99 }, version: 1 }], 'c2');
+    sub.apply([{ subscription: 's1', op: 'insert', key: 'z', row: { id: 'z', n: 99 }, version: 1 }], 'c2');
     sub.emitChange('changes', []);
     expect(results.at(-1)).toEqual([
       { id: 'a', n: 10 },

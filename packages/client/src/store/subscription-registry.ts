@@ -79,9 +79,8 @@ export class SubscriptionRegistry {
   }
 
   /** WebSocket `SUBSCRIBED`: the server has it on this connection; its replay follows. */
-  attached(id: string): void {
-    const sub = this.byId.get(id);
-    if (sub) sub.attached = true;
+  attached(id: string, table: string): void {
+    this.byId.get(id)?.attach(table);
   }
 
   connectionLost(): void {
@@ -92,9 +91,9 @@ export class SubscriptionRegistry {
 function groupBySubscription(changes: readonly Change[]): Map<string, Change[]> {
   const groups = new Map<string, Change[]>();
   for (const change of changes) {
-    const group = groups.get(change.collection);
+    const group = groups.get(change.subscription);
     if (group) group.push(change);
-    else groups.set(change.collection, [change]);
+    else groups.set(change.subscription, [change]);
   }
   return groups;
 }

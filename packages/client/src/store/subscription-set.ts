@@ -81,7 +81,7 @@ export class SubscriptionSet {
       const params = stored.params === null ? undefined : (stored.params as SubscriptionParams);
       if (registry.byId.has(stored.id)) continue; // taking over: ours is newer than the store's
       const sub = this.add(stored.id, stored.collection, params);
-      sub.restore(rows, stored.cursor);
+      sub.restore(rows, stored.cursor, stored.table);
       this.restored.set(sub.id, sub);
       this.park(sub.id);
     }
@@ -135,7 +135,12 @@ export class SubscriptionSet {
   /** Leader: a subscription's whole state for a follower, with the own rows still to come into it. */
   copyOf(sub: Subscription, cursor: string) {
     const rows = [...sub.rowsByKey()].map(([key, r]) => ({ key, row: r.row, version: r.version }));
-    return { rows, cursor, ...this.parts.ownRows.awaitedFor(sub.id) };
+    return {
+      rows,
+      cursor,
+      ...(sub.table !== undefined ? { table: sub.table } : {}),
+      ...this.parts.ownRows.awaitedFor(sub.id),
+    };
   }
 
   close(): void {
@@ -148,7 +153,7 @@ export class SubscriptionSet {
     sub.on('change', (e) => {
       if (e.cause !== 'changes') parts.rebuildView(); // snapshots and resyncs (changes edit the view as they come)
       if (e.cause === 'snapshot' && sub.cursor !== undefined) {
-        parts.writes.noteSnapshot(sub.collection, sub.cursor);
+        if (sub.table !== undefined) parts.writes.noteSnapshot(sub.table, sub.cursor);
         parts.persisted?.snapshotCommitted(sub);
         // A whole copy costs O(rows): only built when a follower is there to take it.
         if (!this.quiet && parts.tabs()?.hasFollowers) {

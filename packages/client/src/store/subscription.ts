@@ -32,6 +32,7 @@ export class Subscription<R extends Row = Row> implements SubscriptionHandle<R> 
   private currentStatus: SubscriptionStatus = 'connecting';
   private lastError: ErrorMessage | undefined;
   private currentCursor: string | undefined;
+  private knownTable: string | undefined;
   disposed = false;
   /**
    * The server has this subscription on the current connection: it said so
@@ -63,6 +64,10 @@ export class Subscription<R extends Row = Row> implements SubscriptionHandle<R> 
   }
   get cursor(): string | undefined {
     return this.currentCursor;
+  }
+  /** The table its rows come from, schema-qualified (`public.order`), once the server (or the store) said. */
+  get table(): string | undefined {
+    return this.knownTable;
   }
   get snapshotInProgress(): boolean {
     return this.store.snapshotInProgress;
@@ -96,13 +101,21 @@ export class Subscription<R extends Row = Row> implements SubscriptionHandle<R> 
   }
 
   /** Rows and cursor from local storage: shown at once, and the cursor resumes the stream. */
-  restore(rows: SnapshotMessage['rows'], cursor: string | null): void {
+  restore(rows: SnapshotMessage['rows'], cursor: string | null, table?: string): void {
+    if (table !== undefined) this.knownTable = table;
     if (cursor === null) return; // never got a complete snapshot: start from the server's
     // Not the server's own snapshot (the store, or the leading tab): own rows awaited are not in it yet.
     this.receiveSnapshot({ subscription: this.id, rows, cursor, done: true }, false);
   }
 
-  receiveSnapshot(message: SnapshotMessage, fromServer = true): void {
+  /** The server has it on this connection (`subscribed`), and said which table its rows come from. */
+  attach(table: string): void {
+    this.attached = true;
+    this.knownTable = table;
+  }
+
+  receiveSnapshot(message: Omit<SnapshotMessage, 'table'> & { table?: string }, fromServer = true): void {
+    if (message.table !== undefined) this.knownTable = message.table;
     if (!this.store.snapshotInProgress && this.currentStatus !== 'resyncing') this.setStatus('snapshot');
     this.store.stageSnapshotPart(message.rows);
     if (!message.done) return;
@@ -181,20 +194,20 @@ export class Subscription<R extends Row = Row> implements SubscriptionHandle<R> 
   applyDiff(diff: DiffSyncResponse): void {
     const changes: Change[] = [
       ...diff.new.map((r) => ({
-        collection: this.id,
+        subscription: this.id,
         op: 'insert' as const,
         key: r.key,
         row: r.row,
         version: r.version,
       })),
       ...diff.updated.map((r) => ({
-        collection: this.id,
+        subscription: this.id,
         op: 'update' as const,
         key: r.key,
         row: r.row,
         version: r.version,
       })),
-      ...diff.removed.map((key) => ({ collection: this.id, op: 'delete' as const, key, row: null, version: 0 })),
+      ...diff.removed.map((key) => ({ subscription: this.id, op: 'delete' as const, key, row: null, version: 0 })),
     ];
     this.store.apply(changes);
     this.currentCursor = diff.cursor;

@@ -54,8 +54,6 @@ export class FakeServer {
   post: Responder = () => Response.json({ ok: true });
   /** What `GET /v1/health` answers (the client probes it after a WebSocket that never opened). */
   health: Responder = () => Response.json({ status: 'ok' });
-  /** What `GET /v1/collections` answers (collection → table). */
-  collections: Array<{ name: string; table: string }> = [];
 
   readonly fetch: FetchLike = async (url, init) => {
     init.signal?.throwIfAborted();
@@ -67,7 +65,6 @@ export class FakeServer {
     };
     this.requests.push(request);
     if (request.method !== 'GET') return this.post(request);
-    if (request.url.pathname.endsWith('/v1/collections')) return Response.json({ collections: this.collections });
     if (request.url.pathname.endsWith('/v1/health')) return this.health(request);
     const override = this.nextGets.shift();
     if (override) return override(request);

@@ -128,7 +128,7 @@ export class ConnectionUpstream implements Upstream {
     parts.stats.eventsReceived++;
     // WebSocket-only messages: a refresh before the token expires; confirmations need nothing.
     if (event.type === 'token_expiring_soon') return void this.server.refreshToken();
-    const decoded = decodeEvent(event.type, event.data);
+    const decoded = decodeEvent(event);
     if (decoded === 'unknown') return;
     if (decoded === 'malformed') {
       parts.stats.malformedEvents++;
@@ -169,7 +169,7 @@ export class ConnectionUpstream implements Upstream {
         return; // its bytes already fed the liveness watchdog
       case 'subscribed':
         // The server has it on this connection now; its snapshot or replay follows.
-        return parts.registry.attached(decoded.message.id);
+        return parts.registry.attached(decoded.message.id, decoded.message.table);
     }
   }
 

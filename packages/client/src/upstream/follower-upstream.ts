@@ -81,7 +81,7 @@ export class FollowerUpstream implements Upstream {
         return this.connectionChanged(m.connection);
       case 'changes': {
         parts.ownRows.streamMessage(m.message);
-        const changes = m.message.changes.filter((c) => following(c.collection) !== undefined);
+        const changes = m.message.changes.filter((c) => following(c.subscription) !== undefined);
         if (changes.length > 0) parts.registry.applyChanges({ ...m.message, changes });
         return parts.writes.onStream(m.message);
       }
@@ -101,7 +101,7 @@ export class FollowerUpstream implements Upstream {
         const sub = held(m.id);
         if (!sub) return;
         this.awaitingReset.delete(m.id);
-        sub.restore(m.rows, m.cursor);
+        sub.restore(m.rows, m.cursor, m.table);
         // Own rows the leader still waits for: if it goes first, we place them when the answers come,
         // unless the stream changed them since (the leader knows where; our copy may not show it).
         return parts.ownRows.adopt(m.id, m.awaited, m.touched);

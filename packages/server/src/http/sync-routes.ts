@@ -70,7 +70,7 @@ export async function openEventStream(
     }
     subs.push(parsed.data);
   }
-  await o.router.subscribe(conn, subs, lastEventId, (id) => conn.subscribed(id));
+  await o.router.subscribe(conn, subs, lastEventId, (id, table) => conn.subscribed(id, table));
 }
 
 export async function subscribeOnStream(
@@ -116,7 +116,7 @@ export function handleStreamRequest(
       return { found: true, removed: o.router.unsubscribe(conn, r.id) };
     case 'subscribe':
       void o.router
-        .subscribe(conn, [r.subscription], undefined, (id) => conn.subscribed(id))
+        .subscribe(conn, [r.subscription], undefined, (id, table) => conn.subscribed(id, table))
         .catch(() => conn.error({ code: 'INTERNAL', message: 'could not subscribe', subscription: r.subscription.id }));
       break;
     case 'presence-set':

@@ -161,7 +161,7 @@ class WsSession {
     const { conn, o } = this;
     switch (m.type) {
       case 'SUBSCRIBE':
-        return o.router.subscribe(conn, [m.subscription], undefined, (id) => conn.subscribed(id));
+        return o.router.subscribe(conn, [m.subscription], undefined, (id, table) => conn.subscribed(id, table));
       case 'UNSUBSCRIBE':
         o.router.unsubscribe(conn, m.id);
         return;

@@ -91,7 +91,14 @@ function goLive(
   if (!s || s.instance !== instance || s.phase !== 'snapshot' || w.conn.closed) return;
   const part = ctx.snapshotPartRows;
   for (let i = 0; i === 0 || i < rows.length; i += part) {
-    w.conn.snapshot({ subscription: w.subId, rows: rows.slice(i, i + part), cursor, done: i + part >= rows.length });
+    const table = instance.collection.table.qualified;
+    w.conn.snapshot({
+      subscription: w.subId,
+      table,
+      rows: rows.slice(i, i + part),
+      cursor,
+      done: i + part >= rows.length,
+    });
   }
   s.phase = 'live';
   s.subscriber.guard = guard;

@@ -395,7 +395,7 @@ export class SyncRouter implements BusConsumer {
     conn: SyncConnection,
     subs: Subscription[],
     fallbackCursor?: string,
-    onAdmitted?: (subId: string) => void,
+    onAdmitted?: (subId: string, table: string) => void,
   ): Promise<void> {
     // A cursor from a later point of this stream (this node restarted and Postgres is still
     // resending what it had delivered): wait for the stream to get there rather than resync.
@@ -430,7 +430,7 @@ export class SyncRouter implements BusConsumer {
       }
       const r = this.admit(conn, c.sub, c.resolved, fallbackCursor);
       if (!r) continue;
-      onAdmitted?.(c.sub.id);
+      onAdmitted?.(c.sub.id, r.instance.collection.table.qualified);
       if (r.after === null) this.joinSnapshot(r.instance, r.subscriber);
       else resuming.push(r as Resuming);
     }
@@ -765,7 +765,7 @@ function withoutReturnedRows(
     const changes = e.changes.filter((c) => {
       const returned = tag.rows.get(`${table}\u0000${c.key}`);
       if (returned === undefined || c.version > returned) return true;
-      covered.push({ collection: e.subId, op: c.op, key: c.key, version: c.version });
+      covered.push({ subscription: e.subId, op: c.op, key: c.key, version: c.version });
       return false;
     });
     if (changes.length > 0) rest.push({ ...e, changes });

@@ -1,6 +1,6 @@
 /** Server-Sent Events framing over a node `http` response. */
 import type { ServerResponse } from 'node:http';
-import type { SseEventName } from '@syncline/protocol';
+import type { ServerMessageKind } from '@syncline/protocol';
 import { SyncConnection } from './sync-connection.ts';
 import type { Identity } from '../auth/token-verifier.ts';
 
@@ -32,7 +32,7 @@ export class SseConnection extends SyncConnection {
     return this.res.writableLength;
   }
 
-  protected frame(event: SseEventName, data: string, id?: string): Buffer {
+  protected frame(event: ServerMessageKind, data: string, id?: string): Buffer {
     // JSON.stringify never emits raw newlines, so one data line is always enough.
     return Buffer.from(`event: ${event}\n${id ? `id: ${id}\n` : ''}data: ${data}\n\n`);
   }

@@ -16,7 +16,7 @@ import type {
   HelloMessage,
   ResyncMessage,
   SnapshotMessage,
-  SseEventName,
+  ServerMessageKind,
 } from '@syncline/protocol';
 import type { CollectionInstance, Subscriber } from '../collections/collection-instance.ts';
 import type { InstanceChange } from '../router/route-transaction.ts';
@@ -65,7 +65,7 @@ export abstract class SyncConnection {
 
   /** Bytes accepted but not yet flushed to the socket. */
   protected abstract get bufferedBytes(): number;
-  protected abstract frame(event: SseEventName, data: string, id?: string): Buffer;
+  protected abstract frame(event: ServerMessageKind, data: string, id?: string): Buffer;
   protected abstract writeFrame(frame: Buffer): void;
   protected abstract endTransport(): void;
 
@@ -107,8 +107,8 @@ export abstract class SyncConnection {
   }
 
   /** Sent as a subscription is admitted, before its snapshot or replay: from here on an `ack` covers it. */
-  subscribed(id: string): void {
-    this.send('subscribed', { id, count: this.subscriptions.size });
+  subscribed(id: string, table: string): void {
+    this.send('subscribed', { id, table, count: this.subscriptions.size });
   }
 
   /**
@@ -133,7 +133,7 @@ export abstract class SyncConnection {
         ...(mutations ? { mutations } : {}),
         ...(covered && covered.length > 0 ? { covered } : {}),
       };
-      for (const e of entries) for (const c of e.changes) msg.changes.push({ collection: e.subId, ...c });
+      for (const e of entries) for (const c of e.changes) msg.changes.push({ subscription: e.subId, ...c });
       frame = this.frame('changes', JSON.stringify(msg), cursor);
       cache.set(signature, frame);
     }
@@ -147,7 +147,7 @@ export abstract class SyncConnection {
     this.onClose?.();
   }
 
-  private send(event: SseEventName, payload: object): void {
+  private send(event: ServerMessageKind, payload: object): void {
     if (this.closed) return;
     const id = event === 'changes' || event === 'ack' ? (payload as { cursor: string }).cursor : undefined;
     this.push(this.frame(event, JSON.stringify(payload), id), event);

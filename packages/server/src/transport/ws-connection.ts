@@ -6,12 +6,12 @@
  * Liveness: every heartbeat we send a protocol-level ping; a socket that has
  * neither answered nor sent anything for two heartbeats in a row is closed.
  */
-import type { SseEventName } from '@syncline/protocol';
+import type { ServerMessageKind } from '@syncline/protocol';
 import type { WebSocket } from 'ws';
 import type { Identity } from '../auth/token-verifier.ts';
 import { SyncConnection } from './sync-connection.ts';
 
-const TYPES: Record<SseEventName, string> = {
+const TYPES: Record<ServerMessageKind, string> = {
   hello: 'HELLO',
   snapshot: 'SNAPSHOT',
   changes: 'CHANGES',
@@ -71,7 +71,7 @@ export class WsConnection extends SyncConnection {
     return this.ws.bufferedAmount;
   }
 
-  protected frame(event: SseEventName, data: string): Buffer {
+  protected frame(event: ServerMessageKind, data: string): Buffer {
     return Buffer.from(withType(TYPES[event], data));
   }
 
