@@ -44,9 +44,12 @@ export class ConnectionSubscriptions {
     private readonly dropIfIdle: (instance: CollectionInstance) => void,
   ) {}
 
-  /** Adds a subscription; one already under this id ends first (silently: the client replaced it). */
+  /**
+   * Adds a subscription under a free id: end the one it replaces first, before looking up
+   * its instance (ending it may free that very instance).
+   */
   admit(a: Admission): ConnSubscription {
-    this.end(a.conn, a.id);
+    if (a.conn.subscriptions.has(a.id)) throw new Error(`subscription ${a.id} is still open`);
     const subscriber: Subscriber = { conn: a.conn, subId: a.id, guard: null };
     const watch = a.access ? this.watches.watch(a.access.key, a.access.table, a.access.bound, subscriber) : null;
     const s: ConnSubscription = { id: a.id, instance: a.instance, phase: a.phase, subscriber, params: a.params, watch };
