@@ -1,10 +1,15 @@
 /**
  * Snapshot → live handoff for one instance (see snapshot-job.ts for the merge):
  *
+ *   joinSnapshot ─► the instance's snapshot in flight, or startSnapshot
  *   startSnapshot ─► querySnapshot ─► job.merge (rows ⊕ unseen buffered txs)
  *                 ─► every waiter: snapshot parts at the head cursor, then live,
  *                    with a guard while the snapshot is ahead of the stream
  *   buffer overflow or TRUNCATE meanwhile ─► query again (at most 5 times)
+ *   the query fails (TOO_LARGE, an error) ─► every waiter's subscription ends with it
+ *
+ * Waiters go live and end through ConnectionSubscriptions, never by writing the
+ * connection's subscriptions here.
  */
 import type pg from 'pg';
 import type { Logger } from 'pino';
@@ -15,6 +20,7 @@ import { SnapshotJob } from '../collections/snapshot-job.ts';
 import { querySnapshot } from '../collections/snapshot-query.ts';
 import { SynclineError } from '../util/errors.ts';
 import type { RouterStats } from './router-stats.ts';
+import type { ConnectionSubscriptions } from './connection-subscriptions.ts';
 
 const MAX_ATTEMPTS = 5;
 
@@ -28,17 +34,24 @@ export interface HandoffContext {
   snapshotPartRows: number;
   /** The stream head now: its cursor and LSN. */
   head(): { cursor: string; lsn: bigint };
+  subscriptions: ConnectionSubscriptions;
   dropIfIdle(instance: CollectionInstance): void;
   /** A snapshot query finished after `ms`. */
   onSnapshot?(ms: number): void;
 }
 
-export function startSnapshot(
-  ctx: HandoffContext,
-  instance: CollectionInstance,
-  waiters: Subscriber[],
-  attempt = 1,
-): void {
+/** Adds a subscriber to the instance's snapshot in flight (coalesced), or starts one. */
+export function joinSnapshot(ctx: HandoffContext, instance: CollectionInstance, subscriber: Subscriber): void {
+  if (instance.snapshot) {
+    ctx.stats.snapshotsCoalesced++;
+    instance.snapshot.waiters.push(subscriber);
+    return;
+  }
+  instance.identity = subscriber.conn.identity; // freshest claims for the query
+  startSnapshot(ctx, instance, [subscriber]);
+}
+
+function startSnapshot(ctx: HandoffContext, instance: CollectionInstance, waiters: Subscriber[], attempt = 1): void {
   const job = new SnapshotJob(ctx.maxSnapshotBuffer);
   job.waiters.push(...waiters);
   instance.snapshot = job;
@@ -87,8 +100,7 @@ function goLive(
   cursor: string,
   guard: SnapshotGuard | null,
 ): void {
-  const s = w.conn.subscriptions.get(w.subId);
-  if (!s || s.instance !== instance || s.phase !== 'snapshot' || w.conn.closed) return;
+  if (!ctx.subscriptions.isWaiting(w, instance)) return;
   const part = ctx.snapshotPartRows;
   for (let i = 0; i === 0 || i < rows.length; i += part) {
     const table = instance.collection.table.qualified;
@@ -100,17 +112,12 @@ function goLive(
       done: i + part >= rows.length,
     });
   }
-  s.phase = 'live';
-  s.subscriber.guard = guard;
-  instance.subscribers.add(s.subscriber);
+  ctx.subscriptions.goLive(w, guard);
 }
 
 function failWaiters(ctx: HandoffContext, instance: CollectionInstance, waiters: Subscriber[], e: SynclineError): void {
-  for (const w of waiters) {
-    const s = w.conn.subscriptions.get(w.subId);
-    if (!s || s.instance !== instance) continue;
-    w.conn.subscriptions.delete(w.subId);
-    w.conn.error({ code: e.code, message: e.message, subscription: w.subId });
-  }
+  for (const w of waiters)
+    if (ctx.subscriptions.isWaiting(w, instance))
+      ctx.subscriptions.endSubscriber(w, { kind: 'error', code: e.code, message: e.message });
   ctx.dropIfIdle(instance);
 }

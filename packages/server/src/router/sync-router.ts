@@ -12,6 +12,7 @@
  *
  * Everything here runs synchronously per transaction, so every live connection
  * is always at the stream head; a snapshot merged on completion is at the head too.
+ * Subscriptions begin, go live and end in connection-subscriptions.ts alone.
  */
 import type { Logger } from 'pino';
 import type pg from 'pg';
@@ -21,12 +22,13 @@ import { decodeCursor, encodeCursor } from '../bus/cursor.ts';
 import type { Resuming } from './resume.ts';
 import { replayLog } from './resume.ts';
 import type { HandoffContext } from './snapshot-handoff.ts';
-import { startSnapshot } from './snapshot-handoff.ts';
+import { joinSnapshot } from './snapshot-handoff.ts';
 import type { LogLimits } from '../bus/transaction-log.ts';
 import { TransactionLog } from '../bus/transaction-log.ts';
 import type { CapturedTransaction } from '../capture/captured-transaction.ts';
 import type { CollectionRegistry } from '../collections/collection-registry.ts';
 import { CollectionInstance, type Subscriber } from '../collections/collection-instance.ts';
+import { ConnectionSubscriptions, resync } from './connection-subscriptions.ts';
 import { isVisible } from '../collections/xid-snapshot.ts';
 import type { ChangesEntry, FrameCache, SyncConnection } from '../transport/sync-connection.ts';
 import { SynclineError } from '../util/errors.ts';
@@ -92,6 +94,8 @@ export class SyncRouter implements BusConsumer {
   private epoch: string | null = null;
   private readonly index = new RoutingIndex<CollectionInstance>();
   private readonly watches = new AccessWatches();
+  /** The only writer of every connection's subscriptions, with their one end path. */
+  private readonly subscriptions = new ConnectionSubscriptions(this.watches, (i) => this.dropIfIdle(i));
   /** Open connections by client id: the initiator of a write gets an ack even with no matching rows. */
   private readonly byClient = new Map<string, Set<SyncConnection>>();
   /** Mutate requests waiting to learn their write's cursor (bounded by requests in flight). */
@@ -128,6 +132,7 @@ export class SyncRouter implements BusConsumer {
       maxSnapshotRows: options.maxSnapshotRows,
       snapshotPartRows: options.snapshotPartRows,
       head: () => ({ cursor: this.headCursor() as string, lsn: this.log.head }),
+      subscriptions: this.subscriptions,
       dropIfIdle: (instance) => this.dropIfIdle(instance),
       ...(options.observe ? { onSnapshot: (ms: number) => options.observe?.snapshotDone(ms) } : {}),
     };
@@ -179,7 +184,8 @@ export class SyncRouter implements BusConsumer {
     this.pending.push(e);
     if (this.pending.length > (this.options.maxPendingTransactions ?? 1_000)) {
       // The database cannot keep up: its subscriptions refresh instead of growing this queue.
-      for (const t of this.gateTables()) for (const i of this.index.allFor(t)) this.resyncInstance(i, 'rls-recheck');
+      for (const t of this.gateTables())
+        for (const i of this.index.allFor(t)) this.subscriptions.endInstance(i, resync('rls-recheck'));
     }
     if (!this.draining) void this.drain();
   }
@@ -252,7 +258,8 @@ export class SyncRouter implements BusConsumer {
           this.verdicts.clear();
         }
         for (const table of changedTables)
-          for (const instance of this.index.allFor(table)) this.resyncInstance(instance, 'rls-recheck');
+          for (const instance of this.index.allFor(table))
+            this.subscriptions.endInstance(instance, resync('rls-recheck'));
       }
     } finally {
       this.draining = false;
@@ -279,13 +286,15 @@ export class SyncRouter implements BusConsumer {
     let round = 0;
     for (let todo = missing(); todo; todo = missing()) {
       if (round++ >= 3) {
-        for (const byKey of todo.values()) for (const i of byKey.values()) this.resyncInstance(i, 'rls-recheck');
+        for (const byKey of todo.values())
+          for (const i of byKey.values()) this.subscriptions.endInstance(i, resync('rls-recheck'));
         return;
       }
       try {
         await this.gate.check(tx, todo);
       } catch {
-        for (const byKey of todo.values()) for (const i of byKey.values()) this.resyncInstance(i, 'rls-recheck');
+        for (const byKey of todo.values())
+          for (const i of byKey.values()) this.subscriptions.endInstance(i, resync('rls-recheck'));
       }
     }
   }
@@ -302,7 +311,7 @@ export class SyncRouter implements BusConsumer {
     if (previous === null) return;
     // A new slot, or a shared log that lost data, means a gap nobody can replay: every subscription starts over.
     const reason = e.reason === 'log-lost' ? 'log-lost' : 'slot-recreated';
-    for (const instance of [...this.instances.values()]) this.resyncInstance(instance, reason);
+    for (const instance of [...this.instances.values()]) this.subscriptions.endInstance(instance, resync(reason));
   }
 
   private route(tx: CapturedTransaction): void {
@@ -320,7 +329,7 @@ export class SyncRouter implements BusConsumer {
     for (const table of this.gate.recheckedBy(tx)) {
       for (const instance of this.index.allFor(table)) {
         instance.snapshot?.invalidate();
-        this.resyncSubscribers(instance, 'rls-recheck');
+        this.subscriptions.endLive(instance, resync('rls-recheck'));
       }
     }
 
@@ -329,7 +338,7 @@ export class SyncRouter implements BusConsumer {
     for (const [table, reason] of resets) {
       for (const instance of this.index.allFor(table)) {
         instance.snapshot?.invalidate();
-        this.resyncSubscribers(instance, reason);
+        this.subscriptions.endLive(instance, resync(reason));
       }
     }
 
@@ -431,7 +440,8 @@ export class SyncRouter implements BusConsumer {
       const r = this.admit(conn, c.sub, c.resolved, fallbackCursor);
       if (!r) continue;
       onAdmitted?.(c.sub.id, r.instance.collection.table.qualified);
-      if (r.after === null) this.joinSnapshot(r.instance, r.subscriber);
+      if (!this.subscriptions.isCurrent(r.subscriber)) continue; // telling the client closed a slow connection
+      if (r.after === null) joinSnapshot(this.handoff, r.instance, r.subscriber);
       else resuming.push(r as Resuming);
     }
     // Missed changes of a database-checked table have no verdicts to replay with: refresh instead.
@@ -439,17 +449,15 @@ export class SyncRouter implements BusConsumer {
       const table = r.instance.collection.table.qualified;
       if (this.gate.isDatabaseChecked(table) && this.gate.touchedSince(table, this.log.since(r.after))) {
         resuming.splice(resuming.indexOf(r), 1);
-        conn.resync({ subscription: r.subscriber.subId, reason: 'rls-recheck' });
-        this.unsubscribe(conn, r.subscriber.subId);
+        this.subscriptions.endSubscriber(r.subscriber, resync('rls-recheck'));
       }
     }
     if (resuming.length === 0) return;
-    const { active, messages } = replayLog(conn, resuming, this.log, this.epoch as string, (r, reason) => {
-      conn.resync({ subscription: r.subscriber.subId, reason });
-      this.unsubscribe(conn, r.subscriber.subId);
-    });
+    const { active, messages } = replayLog(conn, resuming, this.log, this.epoch as string, (r, reason) =>
+      this.subscriptions.endSubscriber(r.subscriber, resync(reason)),
+    );
     this.stats.replayedTransactions += messages;
-    for (const r of active) r.instance.subscribers.add(r.subscriber);
+    for (const r of active) this.subscriptions.goLive(r.subscriber, null);
   }
 
   /** Resolves a subscription for a user and runs its access rule; null (after telling the client) if refused. */
@@ -505,10 +513,7 @@ export class SyncRouter implements BusConsumer {
         continue;
       }
       if (conn.subscriptions.get(subId) !== s) continue;
-      if (resolved.instanceKey !== s.instance.key) {
-        conn.resync({ subscription: subId, reason: 'claims-changed' });
-        this.unsubscribe(conn, subId);
-      }
+      if (resolved.instanceKey !== s.instance.key) this.subscriptions.end(conn, subId, resync('claims-changed'));
     }
   }
 
@@ -519,7 +524,7 @@ export class SyncRouter implements BusConsumer {
     resolved: ResolvedSubscription,
     fallbackCursor?: string,
   ): Admitted | null {
-    this.unsubscribe(conn, sub.id);
+    this.subscriptions.end(conn, sub.id);
     if (conn.subscriptions.size >= this.options.maxSubscriptionsPerConnection) {
       conn.error({
         code: 'TOO_LARGE',
@@ -546,46 +551,23 @@ export class SyncRouter implements BusConsumer {
       resolved.instanceKey,
       () => new CollectionInstance(resolved.instanceKey, resolved.collection, resolved.bound, conn.identity),
     );
-    const subscriber: Subscriber = { conn, subId: sub.id, guard: null };
     const access = resolved.collection.access;
-    const watch =
-      access?.kind === 'exists' && resolved.accessBound
-        ? this.watches.watch(`${resolved.instanceKey}#access`, access.table, resolved.accessBound, subscriber)
-        : null;
-    conn.subscriptions.set(sub.id, {
+    const { subscriber } = this.subscriptions.admit({
+      conn,
       id: sub.id,
       instance,
-      phase: after === null ? 'snapshot' : 'live',
-      subscriber,
       params: resolved.params,
-      watch,
+      access:
+        access?.kind === 'exists' && resolved.accessBound
+          ? { key: `${resolved.instanceKey}#access`, table: access.table, bound: resolved.accessBound }
+          : null,
+      phase: after === null ? 'snapshot' : 'live',
     });
     return { instance, subscriber, after };
   }
 
-  private joinSnapshot(instance: CollectionInstance, subscriber: Subscriber): void {
-    if (!instance.snapshot) instance.identity = subscriber.conn.identity; // freshest claims for the query
-    if (instance.snapshot) {
-      this.stats.snapshotsCoalesced++;
-      instance.snapshot.waiters.push(subscriber);
-    } else {
-      startSnapshot(this.handoff, instance, [subscriber]);
-    }
-  }
-
   unsubscribe(conn: SyncConnection, subId: string): boolean {
-    const s = conn.subscriptions.get(subId);
-    if (!s) return false;
-    conn.subscriptions.delete(subId);
-    s.instance.subscribers.delete(s.subscriber);
-    if (s.watch) this.watches.unwatch(s.watch, s.subscriber);
-    if (s.instance.snapshot) {
-      const w = s.instance.snapshot.waiters;
-      const i = w.indexOf(s.subscriber);
-      if (i >= 0) w.splice(i, 1);
-    }
-    this.dropIfIdle(s.instance);
-    return true;
+    return this.subscriptions.end(conn, subId) !== null;
   }
 
   /**
@@ -593,10 +575,9 @@ export class SyncRouter implements BusConsumer {
    * FORBIDDEN. `since`: the stream position the client's rows are at.
    */
   revoke(conn: SyncConnection, subId: string, since = this.log.head): void {
-    const s = conn.subscriptions.get(subId);
+    const s = this.subscriptions.end(conn, subId);
     if (!s) return;
     const wasLive = s.phase === 'live';
-    this.unsubscribe(conn, subId);
     this.stats.revocations++;
     void sendRevocation(
       this.options.pool,
@@ -661,14 +642,14 @@ export class SyncRouter implements BusConsumer {
 
   /** Removes every subscription of a connection (it closed, or UNSUBSCRIBE_ALL). */
   unsubscribeAll(conn: SyncConnection): void {
-    for (const id of [...conn.subscriptions.keys()]) this.unsubscribe(conn, id);
+    this.subscriptions.endAll(conn);
   }
 
   disconnect(conn: SyncConnection): void {
     const set = this.byClient.get(conn.clientId);
     set?.delete(conn);
     if (set && set.size === 0) this.byClient.delete(conn.clientId);
-    for (const id of [...conn.subscriptions.keys()]) this.unsubscribe(conn, id);
+    this.subscriptions.endAll(conn);
   }
 
   // ── internals ───────────────────────────────────────────────────────────
@@ -724,25 +705,6 @@ export class SyncRouter implements BusConsumer {
     this.instances.delete(instance.key);
     this.instanceTable.delete(instance.id);
     this.index.remove(instance);
-  }
-
-  /** Tells live subscribers to start over; their subscription ends here. */
-  private resyncSubscribers(instance: CollectionInstance, reason: ResyncReason): void {
-    for (const s of [...instance.subscribers]) {
-      s.conn.resync({ subscription: s.subId, reason });
-      this.unsubscribe(s.conn, s.subId);
-    }
-  }
-
-  private resyncInstance(instance: CollectionInstance, reason: ResyncReason): void {
-    const job = instance.snapshot;
-    instance.snapshot = null;
-    for (const w of job?.waiters ?? []) {
-      w.conn.resync({ subscription: w.subId, reason });
-      w.conn.subscriptions.delete(w.subId);
-    }
-    this.resyncSubscribers(instance, reason);
-    this.dropIfIdle(instance);
   }
 }
 

@@ -46,7 +46,8 @@ export type FrameCache = Map<string, Buffer>;
 
 export abstract class SyncConnection {
   readonly id = randomUUID();
-  readonly subscriptions = new Map<string, ConnSubscription>();
+  /** Written only by router/connection-subscriptions.ts, the subscriptions' one lifecycle. */
+  readonly subscriptions: ReadonlyMap<string, ConnSubscription> = new Map();
   closed = false;
   /** Snapshot bytes written since the socket last drained. */
   private snapshotBytes = 0;
