@@ -2,14 +2,22 @@
 //   *.test.ts          unit, no services
 //   *.pg.test.ts       real PostgreSQL (embedded by default, DATABASE_URL overrides)
 //   *.browser.test.ts  real Chromium
+import { defaultClientConditions, defaultServerConditions } from 'vite';
 import { defineConfig } from 'vitest/config';
 
+// Workspace packages resolve to their sources, not dist (the first entry of each package's
+// exports), so tests never need a build. Vite's own conditions stay.
+const source = '@syncline/source';
+
 export default defineConfig({
+  resolve: { conditions: [source, ...defaultClientConditions] },
+  ssr: { resolve: { conditions: [source, ...defaultServerConditions] } },
   test: {
     // Two cores: more files in parallel only add contention.
     maxWorkers: 2,
     projects: [
       {
+        extends: true,
         test: {
           name: 'unit',
           include: ['packages/*/src/**/*.test.ts', 'bench/src/**/*.test.ts'],
@@ -17,6 +25,7 @@ export default defineConfig({
         },
       },
       {
+        extends: true,
         test: {
           name: 'browser',
           include: ['packages/*/src/**/*.browser.test.ts', 'examples/*/src/**/*.browser.test.ts'],
@@ -26,6 +35,7 @@ export default defineConfig({
         },
       },
       {
+        extends: true,
         test: {
           name: 'pg',
           include: [
