@@ -2,16 +2,14 @@
 //   *.test.ts          unit, no services
 //   *.pg.test.ts       real PostgreSQL (embedded by default, DATABASE_URL overrides)
 //   *.browser.test.ts  real Chromium
-import { defaultClientConditions, defaultServerConditions } from 'vite';
+import { defaultServerConditions } from 'vite';
 import { defineConfig } from 'vitest/config';
 
-// Workspace packages resolve to their sources, not dist (the first entry of each package's
-// exports), so tests never need a build. Vite's own conditions stay.
-const source = '@syncline/source';
-
 export default defineConfig({
-  resolve: { conditions: [source, ...defaultClientConditions] },
-  ssr: { resolve: { conditions: [source, ...defaultServerConditions] } },
+  // Workspace packages resolve to their sources, not dist (the first entry of each package's
+  // exports), so tests never need a build. Every project runs in Node, which vitest resolves
+  // as vite's SSR; vite's own conditions stay.
+  ssr: { resolve: { conditions: ['@syncline/source', ...defaultServerConditions] } },
   test: {
     // Two cores: more files in parallel only add contention.
     maxWorkers: 2,
