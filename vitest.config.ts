@@ -2,14 +2,20 @@
 //   *.test.ts          unit, no services
 //   *.pg.test.ts       real PostgreSQL (embedded by default, DATABASE_URL overrides)
 //   *.browser.test.ts  real Chromium
+import { defaultServerConditions } from 'vite';
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
+  // Workspace packages resolve to their sources, not dist (the first entry of each package's
+  // exports), so tests never need a build. Every project runs in Node, which vitest resolves
+  // as vite's SSR; vite's own conditions stay.
+  ssr: { resolve: { conditions: ['@syncline/source', ...defaultServerConditions] } },
   test: {
     // Two cores: more files in parallel only add contention.
     maxWorkers: 2,
     projects: [
       {
+        extends: true,
         test: {
           name: 'unit',
           include: ['packages/*/src/**/*.test.ts', 'bench/src/**/*.test.ts'],
@@ -17,6 +23,7 @@ export default defineConfig({
         },
       },
       {
+        extends: true,
         test: {
           name: 'browser',
           include: ['packages/*/src/**/*.browser.test.ts', 'examples/*/src/**/*.browser.test.ts'],
@@ -26,6 +33,7 @@ export default defineConfig({
         },
       },
       {
+        extends: true,
         test: {
           name: 'pg',
           include: [

@@ -4,7 +4,7 @@
  * when the bench says "send frame n now" over IPC. No database, no routing, no
  * per-connection state: what broadcasting those bytes to N sockets costs.
  *
- *   node --import tsx bench/src/broadcast-server.ts ws|sse
+ *   node --conditions=@syncline/source --import tsx bench/src/broadcast-server.ts ws|sse
  *
  * It speaks just enough of the protocol for the bench's subscribers to treat it
  * like Syncline: WS answers SUBSCRIBE with SUBSCRIBED and an empty SNAPSHOT; SSE

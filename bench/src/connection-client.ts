@@ -4,7 +4,7 @@
  * connection is its own user, subscribes to one small collection and counts as
  * open once its snapshot is complete; after that it only answers heartbeats.
  *
- *   node --import tsx bench/src/connection-client.ts   (started by connections.ts, with IPC)
+ *   node --conditions=@syncline/source --import tsx bench/src/connection-client.ts   (started by connections.ts, with IPC)
  *
  * Requests:
  *   { type: 'init', transport, baseUrl, secret, collection, prefix, localAddress, concurrency, timeoutMs } → {}

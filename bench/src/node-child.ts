@@ -16,7 +16,7 @@ export interface NodeChildOptions {
   /** Entry point, relative to repoRoot or absolute. */
   script: string;
   args?: string[];
-  /** Node flags, placed before `--import tsx`. */
+  /** Node flags, placed before `--conditions=@syncline/source --import tsx`. */
   nodeArgs?: string[];
   /** Modules imported after tsx and before the script (absolute file URLs). */
   imports?: string[];
@@ -86,7 +86,9 @@ export class NodeChild {
 
   static spawn(o: NodeChildOptions): NodeChild {
     const imports = ['tsx', ...(o.imports ?? [])].flatMap((m) => ['--import', m]);
-    const child = spawn(process.execPath, [...(o.nodeArgs ?? []), ...imports, o.script, ...(o.args ?? [])], {
+    // Workspace packages resolve to their sources, not dist (see their exports maps).
+    const loader = ['--conditions=@syncline/source', ...imports];
+    const child = spawn(process.execPath, [...(o.nodeArgs ?? []), ...loader, o.script, ...(o.args ?? [])], {
       cwd: o.repoRoot,
       env: { ...process.env, ...o.env },
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],

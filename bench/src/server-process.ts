@@ -1,7 +1,7 @@
 /**
  * The Syncline server under test, in its own process (as in production, and so
  * the bench's subscribers do not share its event loop):
- * `node --import tsx packages/server/src/cli.ts --config <file>`, with
+ * `node --conditions=@syncline/source --import tsx packages/server/src/cli.ts --config <file>`, with
  * server-probe.ts imported first so the bench can read its heap over IPC.
  */
 import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';

@@ -62,7 +62,9 @@ async function main(): Promise<void> {
   }
   // One at a time: each node applies the demo schema, and only the first runs the simulated dispatcher.
   for (const [i, port] of NODES.entries()) {
-    const node = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'examples/dispatch/src/main.ts')], {
+    // Like `npm start`: workspace packages resolve to their sources, not dist.
+    const main = path.join(root, 'examples/dispatch/src/main.ts');
+    const node = spawn(process.execPath, ['--conditions=@syncline/source', '--import', 'tsx', main], {
       cwd: root,
       env: {
         ...process.env,

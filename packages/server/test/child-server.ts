@@ -44,7 +44,15 @@ export async function startChildServer(opts: {
   );
   const proc = spawn(
     process.execPath,
-    ['--import', 'tsx', path.join(root, 'packages/server/src/cli.ts'), '--config', config],
+    // The CLI from source, as in the dev loop: workspace packages resolve to src, not dist.
+    [
+      '--conditions=@syncline/source',
+      '--import',
+      'tsx',
+      path.join(root, 'packages/server/src/cli.ts'),
+      '--config',
+      config,
+    ],
     {
       cwd: root,
       env: {

@@ -26,6 +26,8 @@ export async function serveClientPage(
     platform: 'browser',
     write: false,
     target: 'es2022',
+    // Workspace packages from their sources, not dist (`module` is esbuild's default, kept).
+    conditions: ['@syncline/source', 'module'],
   });
   const js = bundle.outputFiles[0]?.text ?? '';
   return startTestServer(db, collections, {
