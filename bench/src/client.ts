@@ -84,7 +84,16 @@ function inChild(rows: number, transactions: number): Promise<Result> {
   return new Promise((resolve, reject) => {
     const child = spawn(
       process.execPath,
-      ['--import', 'tsx', '--expose-gc', '--max-semi-space-size=128', self, String(rows), String(transactions)],
+      [
+        '--conditions=@syncline/source',
+        '--import',
+        'tsx',
+        '--expose-gc',
+        '--max-semi-space-size=128',
+        self,
+        String(rows),
+        String(transactions),
+      ],
       { stdio: ['ignore', 'pipe', 'inherit'] },
     );
     let out = '';

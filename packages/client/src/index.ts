@@ -21,6 +21,7 @@ export type { BackoffOptions } from './connection/backoff.ts';
 export type { TokenSource } from './connection/requests.ts';
 export type { FetchLike, Timers } from './connection/timers.ts';
 export { SyncError } from './store/sync-error.ts';
+export type { SyncErrorCode, ClientErrorCode } from './store/sync-error.ts';
 export { HttpError } from './connection/http-error.ts';
 export { SseParser, type SseEvent } from './connection/sse-parser.ts';
 export type { WebSocketConstructor, WebSocketLike } from './connection/ws-stream.ts';

@@ -48,7 +48,7 @@ it('delivers a snapshot far larger than the send-buffer bound', async () => {
   const names = r.events.map((e) => e.event);
   expect(names.indexOf('subscribed')).toBeGreaterThan(names.indexOf('hello'));
   expect(names.indexOf('subscribed')).toBeLessThan(names.indexOf('snapshot'));
-  expect(r.of('subscribed')[0]?.data).toEqual({ id: 'notes', count: 1 });
+  expect(r.of('subscribed')[0]?.data).toEqual({ id: 'notes', table: 'public.note', count: 1 });
   r.close();
   await db.query('DELETE FROM note');
 });

@@ -1,3 +1,4 @@
+import { PROTOCOL_VERSION } from '@syncline/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SynclineServer } from '../src/server.ts';
 import { COLLECTIONS, SCHEMA } from './fixtures.ts';
@@ -29,7 +30,7 @@ describe.each(TRANSPORTS)('core pipeline over %s', (transport) => {
     const r = open([{ id: 'all', collection: 'items_all' }]);
     await r.until(snapshotDone('all'));
     expect(r.events[0]?.event).toBe('hello');
-    expect(r.events[0]?.data.protocol).toBe(1);
+    expect(r.events[0]?.data.protocol).toBe(PROTOCOL_VERSION);
     const snap = r.of('snapshot').flatMap((e) => e.data.rows);
     expect(snap).toEqual([
       {
@@ -54,7 +55,7 @@ describe.each(TRANSPORTS)('core pipeline over %s', (transport) => {
     const ops = r.of('changes').map((e) => e.data.changes.map((c: { op: string; key: string }) => `${c.op}:${c.key}`));
     expect(ops).toEqual([['insert:a2'], ['update:a2'], ['delete:a1']]);
     const upd = r.of('changes')[1]?.data.changes[0];
-    expect(upd).toMatchObject({ collection: 'all', row: { id: 'a2', body: 'x', version: 2 }, version: 2 });
+    expect(upd).toMatchObject({ subscription: 'all', row: { id: 'a2', body: 'x', version: 2 }, version: 2 });
     // every changes event carries its cursor (SSE: as the event id)
     for (const e of r.of('changes')) expect(e.id).toBe(e.data.cursor);
     r.close();

@@ -69,7 +69,7 @@ describe('WebSocket protection', () => {
   it('answers SUBSCRIBE with SUBSCRIBED and PING with PONG', async () => {
     const r = new WsReader(wsUrl(server.url, 'basic'), [{ id: 'all', collection: 'items_all' }]);
     await r.until(live('all'));
-    expect(r.of('subscribed')[0]?.data).toEqual({ id: 'all', count: 1 });
+    expect(r.of('subscribed')[0]?.data).toEqual({ id: 'all', table: 'public.item', count: 1 });
     r.send({ type: 'PING' });
     await r.until((x) => x.of('pong').length === 1);
     r.close();
