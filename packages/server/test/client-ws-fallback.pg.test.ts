@@ -10,10 +10,9 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SynclineServer } from '../src/server.ts';
-import { startChildServer, type ChildServer } from './child-server.ts';
+import { restartableNode } from './restartable-node.ts';
 import { eventually, watchedClient, type WatchedClient } from './client-harness.ts';
 import { COLLECTIONS, SCHEMA } from './fixtures.ts';
-import { freePort } from './free-port.ts';
 import { createTestDatabase, type TestDatabase } from './test-database.ts';
 import { startTestServer } from './test-server.ts';
 import { testToken } from './test-token.ts';
@@ -24,23 +23,11 @@ async function connections(url: string): Promise<{ sse: number; ws: number }> {
 }
 
 describe('WebSocket clients across node restarts', () => {
-  let db: TestDatabase;
-  let server: ChildServer | null = null;
-  const clients: WatchedClient[] = [];
-  beforeAll(async () => {
-    db = await createTestDatabase(SCHEMA);
-    await db.query('INSERT INTO counter (id, n) VALUES (1, 0)');
-  });
-  afterAll(async () => {
-    await Promise.all(clients.map((c) => c.client.close()));
-    await server?.kill();
-    await db?.drop();
-  });
+  const node = restartableNode();
 
   it('come back on WebSocket after the node was down twice', async () => {
-    const port = await freePort();
-    const opts = { databaseUrl: db.url, port, slot: db.slot, collections: COLLECTIONS };
-    server = await startChildServer(opts);
+    const { db, clients } = node;
+    let server = await node.start();
     for (let i = 0; i < 3; i++)
       clients.push(watchedClient(server.url, [{ id: 'counter', collection: 'counters' }], undefined, 'ws'));
     await Promise.all(clients.map((c) => c.subs['counter']?.ready()));
@@ -57,7 +44,7 @@ describe('WebSocket clients across node restarts', () => {
         20_000,
         `refused attempts after ${signal}`,
       );
-      server = await startChildServer(opts);
+      server = await node.restart();
       n = (await db.query<{ n: number }>('UPDATE counter SET n = n + 1 WHERE id = 1 RETURNING n')).rows[0]?.n ?? n;
       await eventually(
         () => clients.every((c) => c.client.state === 'open' && c.subs['counter']?.get('1')?.['n'] === n),

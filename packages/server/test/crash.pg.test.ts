@@ -4,32 +4,16 @@
  * cannot reach back), converge to the database, and never apply a transaction
  * twice — checked with a counter every transaction increments.
  */
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { wireTypes } from '../src/capture/pg-values.ts';
-import { startChildServer, type ChildServer } from './child-server.ts';
-import { eventually, watchedClient, type WatchedClient } from './client-harness.ts';
-import { COLLECTIONS, SCHEMA } from './fixtures.ts';
-import { freePort } from './free-port.ts';
-import { createTestDatabase, type TestDatabase } from './test-database.ts';
+import { restartableNode } from './restartable-node.ts';
+import { eventually, watchedClient } from './client-harness.ts';
 
-let db: TestDatabase;
-let server: ChildServer | null = null;
-const clients: WatchedClient[] = [];
-
-beforeAll(async () => {
-  db = await createTestDatabase(SCHEMA);
-  await db.query('INSERT INTO counter (id, n) VALUES (1, 0)');
-});
-afterAll(async () => {
-  await Promise.all(clients.map((c) => c.client.close()));
-  await server?.kill();
-  await db?.drop();
-});
+const node = restartableNode();
 
 it('survives SIGKILL mid-stream: clients converge and no transaction is applied twice', async () => {
-  const port = await freePort();
-  const opts = { databaseUrl: db.url, port, slot: db.slot, collections: COLLECTIONS };
-  server = await startChildServer(opts);
+  const { db, clients } = node;
+  let server = await node.start();
 
   for (let i = 0; i < 3; i++) {
     clients.push(
@@ -73,7 +57,7 @@ it('survives SIGKILL mid-stream: clients converge and no transaction is applied 
   await server.kill('SIGKILL');
   const atCrash = committed;
   await eventually(() => committed > atCrash + 50, 20_000, 'writes while the server is down');
-  server = await startChildServer(opts);
+  server = await node.restart();
   await eventually(() => committed > atCrash + 150, 20_000, 'writes after restart');
   stop = true;
   await writer;

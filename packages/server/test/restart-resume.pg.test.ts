@@ -9,10 +9,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SynclineServer } from '../src/server.ts';
-import { startChildServer, type ChildServer } from './child-server.ts';
-import { eventually, watchedClient, type WatchedClient } from './client-harness.ts';
+import { restartableNode } from './restartable-node.ts';
+import { eventually, watchedClient } from './client-harness.ts';
 import { COLLECTIONS, SCHEMA } from './fixtures.ts';
-import { freePort } from './free-port.ts';
 import { SseReader, eventsUrl } from './sse-reader.ts';
 import { createTestDatabase, type TestDatabase } from './test-database.ts';
 import { startTestServer } from './test-server.ts';
@@ -58,23 +57,11 @@ describe('transactions with nothing for Syncline', () => {
 });
 
 describe('restarting a node', () => {
-  let db: TestDatabase;
-  let server: ChildServer | null = null;
-  const clients: WatchedClient[] = [];
-  beforeAll(async () => {
-    db = await createTestDatabase(`${SCHEMA} CREATE TABLE noise (id serial PRIMARY KEY, pad text);`);
-    await db.query('INSERT INTO counter (id, n) VALUES (1, 0)');
-  });
-  afterAll(async () => {
-    await Promise.all(clients.map((c) => c.client.close()));
-    await server?.kill();
-    await db?.drop();
-  });
+  const node = restartableNode(`${SCHEMA} CREATE TABLE noise (id serial PRIMARY KEY, pad text);`);
 
   it('SIGTERM and SIGKILL while commits go on, quiet and busy with unsynced tables: every client resumes, none resyncs', async () => {
-    const port = await freePort();
-    const opts = { databaseUrl: db.url, port, slot: db.slot, collections: COLLECTIONS };
-    server = await startChildServer(opts);
+    const { db, clients } = node;
+    let server = await node.start();
     for (const transport of ['sse', 'ws', 'ws'] as const)
       clients.push(watchedClient(server.url, [{ id: 'counter', collection: 'counters' }], undefined, transport));
     await Promise.all(clients.map((c) => c.subs['counter']?.ready()));
@@ -103,7 +90,7 @@ describe('restarting a node', () => {
         await new Promise((res) => setTimeout(res, 1_500)); // WAL (and, when busy, unsynced rows) flows
         await server.kill(signal);
         await new Promise((res) => setTimeout(res, 500)); // commits go on while it is down
-        server = await startChildServer(opts);
+        server = await node.restart();
         await converged(`${phase}, after ${signal}`);
       }
     }
