@@ -1,4 +1,6 @@
 import type { ErrorCode, ErrorMessage } from '@syncline/protocol';
+// The zod-free entry: the codes without the schemas (keeps zod out of the browser bundle).
+import { ERROR_CODES } from '@syncline/protocol/errors';
 import type { LocalStoreErrorCode } from '../persistence/errors.ts';
 
 /**
@@ -37,28 +39,7 @@ export class SyncError extends Error {
   }
 }
 
-/**
- * Mirrors ERROR_CODES in @syncline/protocol (not imported: it would pull zod into the bundle);
- * the two type checks below fail to compile when they differ.
- */
-const KNOWN_CODES = [
-  'AUTH_FAILED',
-  'FORBIDDEN',
-  'BAD_REQUEST',
-  'UNKNOWN_COLLECTION',
-  'UNKNOWN_ROOM',
-  'CONFLICT',
-  'TOO_LARGE',
-  'RATE_LIMITED',
-  'MUST_RESYNC',
-  'NOT_FOUND',
-  'INTERNAL',
-] as const satisfies readonly ErrorCode[];
-type Missing = Exclude<ErrorCode, (typeof KNOWN_CODES)[number]>;
-const allKnown: [Missing] extends [never] ? true : Missing = true;
-void allKnown;
-
 /** A code from the wire: one of ours, or INTERNAL for one this client does not know (a newer server's). */
 export function protocolCode(code: string): ErrorCode {
-  return (KNOWN_CODES as readonly string[]).includes(code) ? (code as ErrorCode) : 'INTERNAL';
+  return (ERROR_CODES as readonly string[]).includes(code) ? (code as ErrorCode) : 'INTERNAL';
 }
