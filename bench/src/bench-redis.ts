@@ -15,6 +15,6 @@ export function redisMissing(): string | null {
 
 export async function startBenchRedis(scope: RunScope): Promise<string> {
   const redis = await startRedis();
-  scope.defer('redis-server', () => redis.stop());
+  scope.defer('redis-server', () => redis.remove());
   return redis.url;
 }

@@ -3,7 +3,8 @@
  * SIGKILL it mid-stream like a real crash.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { CollectionDefinition } from '../src/collections/collection-config.ts';
@@ -29,7 +30,8 @@ export async function startChildServer(opts: {
 }): Promise<ChildServer> {
   const dir = path.join(root, '.syncline', 'scratch');
   mkdirSync(dir, { recursive: true });
-  const config = path.join(dir, `${opts.slot}.config.ts`);
+  // One file per process (nodes of a cluster share a slot), removed when it exits.
+  const config = path.join(dir, `${opts.slot}-${randomUUID().slice(0, 8)}.config.ts`);
   writeFileSync(
     config,
     `export default ${JSON.stringify({
@@ -67,7 +69,12 @@ export async function startChildServer(opts: {
     },
   );
   const url = `http://127.0.0.1:${opts.port}`;
-  const exited = new Promise<void>((r) => proc.once('exit', () => r()));
+  const exited = new Promise<void>((r) =>
+    proc.once('exit', () => {
+      rmSync(config, { force: true });
+      r();
+    }),
+  );
   const deadline = Date.now() + 30_000;
   for (;;) {
     if (proc.exitCode !== null) throw new Error(`server exited with ${proc.exitCode}`);

@@ -25,7 +25,7 @@ describe.skipIf(skip !== null)('Redis restarted under the cluster', () => {
   afterEach(async () => {
     await Promise.all(clients.splice(0).map((c) => c.client.close()));
     await Promise.all(nodes.splice(0).map((n) => n.kill()));
-    await redis?.stop();
+    await redis?.remove();
     await db?.drop();
   });
 

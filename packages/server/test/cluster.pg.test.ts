@@ -83,7 +83,7 @@ describe.skipIf(skip !== null)('three nodes over Redis', () => {
   afterAll(async () => {
     await Promise.all(clients.map((c) => c.client.close()));
     await Promise.all(nodes.map((n) => n.kill()));
-    await redis?.stop();
+    await redis?.remove();
     await db?.drop();
   });
 

@@ -51,7 +51,7 @@ describe.skipIf(skip !== null)('presence across three nodes', () => {
   afterAll(async () => {
     for (const r of readers) r.close();
     await Promise.all(nodes.map((n) => n.kill()));
-    await redis?.stop();
+    await redis?.remove();
     await db?.drop();
   });
 

@@ -37,7 +37,7 @@ describe.skipIf(skip !== null)('the shared log in Redis is bounded by count and 
   });
   afterAll(async () => {
     await probe?.quit();
-    await redis?.stop();
+    await redis?.remove();
   });
 
   /** A bus once both its connections are up (the server's capture retries until then). */

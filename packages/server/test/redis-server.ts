@@ -4,7 +4,7 @@
  * why, when it is not installed; `.ci/run` installs it, so CI never skips.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -20,7 +20,10 @@ export function redisMissing(): string | null {
 export interface RunningRedis {
   url: string;
   port: number;
+  /** Stops it; its data directory stays for a later start() (persistence tests). */
   stop(): Promise<void>;
+  /** Stops it for good and removes its data directory. */
+  remove(): Promise<void>;
   /** Started again on the same port and folder (what persistence kept, it still has). */
   start(): Promise<void>;
 }
@@ -43,17 +46,22 @@ export async function startRedis(args: string[] = ['--save', '', '--appendonly',
     }
   };
   await start();
+  const stop = () =>
+    new Promise<void>((resolve) => {
+      const p = proc as ChildProcess | null;
+      if (!p || p.exitCode !== null) return resolve();
+      p.once('exit', () => resolve());
+      p.kill('SIGTERM');
+    });
   return {
     url: `redis://127.0.0.1:${port}`,
     port,
     start,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        const p = proc as ChildProcess | null;
-        if (!p || p.exitCode !== null) return resolve();
-        p.once('exit', () => resolve());
-        p.kill('SIGTERM');
-      }),
+    stop,
+    remove: async () => {
+      await stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
   };
 }
 
