@@ -1,0 +1,5 @@
+export {
+  synclineCollectionOptions,
+  type SynclineCollectionOptions,
+  type SynclineCollectionUtils,
+} from './syncline-collection-options.ts';
