@@ -4,7 +4,7 @@
  * multitab/tab-roles.ts use them). Each part has one job; this is only the
  * list, so no module has to know how the others were built.
  */
-import type { ErrorMessage } from '@syncline/protocol';
+import type { AckMessage, ChangesMessage, ErrorMessage } from '@syncline/protocol';
 import type { ClientWrites } from './mutations/client-writes.ts';
 import type { TabCoordinator } from './multitab/tab-coordinator.ts';
 import type { TabMessage } from './multitab/tab-messages.ts';
@@ -33,6 +33,16 @@ export interface ClientParts {
   readonly rebuildView: () => void;
   /** The last connection-level error (not tied to a subscription). */
   lastError: ErrorMessage | undefined;
+}
+
+/** After a stream message (ours, or the leader's) is applied: the mutations it says committed, if any. */
+export function emitCommitted(parts: ClientParts, message: ChangesMessage | AckMessage): void {
+  if (!message.mutations || message.mutations.length === 0) return;
+  parts.emitter.emit('committed', {
+    cursor: message.cursor,
+    mutations: message.mutations,
+    covered: message.covered ?? [],
+  });
 }
 
 /** Sends a message to the follower tabs, if this tab leads any. */

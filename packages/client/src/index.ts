@@ -1,5 +1,6 @@
 export { SyncClient } from './sync-client.ts';
 export type {
+  CommittedEvent,
   ConnectionStateEvent,
   SubscribeOptions,
   SyncClientEvents,

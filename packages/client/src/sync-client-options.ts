@@ -1,5 +1,5 @@
 /** The public option and event types of SyncClient, apart so the class file stays about behaviour. */
-import type { AckMessage, ErrorMessage } from '@syncline/protocol';
+import type { AckMessage, CoveredChange, ErrorMessage, MutationRef } from '@syncline/protocol';
 import type { BackoffOptions } from './connection/backoff.ts';
 import type { ConnectionState } from './connection/connection-state.ts';
 import type { TokenSource } from './connection/requests.ts';
@@ -68,10 +68,23 @@ export interface ConnectionStateEvent {
   reason: unknown;
 }
 
+export interface CommittedEvent {
+  cursor: string;
+  mutations: readonly MutationRef[];
+  covered: readonly CoveredChange[];
+}
+
 export interface SyncClientEvents {
   state: ConnectionStateEvent;
   transaction: TransactionEvent;
   ack: AckMessage;
+  /**
+   * The stream said these mutations committed (a `changes` or an `ack` naming them), after
+   * the message was applied; `covered`: this connection's rows it left out, which the
+   * client places from the write's answer (a mutation with no covered row for a
+   * subscription has all its rows there now).
+   */
+  committed: CommittedEvent;
   error: ErrorMessage;
   /** A write to local storage failed (memory is still right; the next write may succeed). */
   storageError: unknown;

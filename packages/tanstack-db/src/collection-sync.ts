@@ -43,7 +43,6 @@ export class CollectionSync<T extends object, K extends string | number> {
    * not version: a row deleted and inserted again (or after a TRUNCATE) starts over at version 1.
    */
   private readonly written = new Map<string, { key: K; row: object }>();
-  private readonly byCollectionKey = new Map<K, string>();
   private open: string[] | undefined;
   private truncateNext = false;
   private ready = false;
@@ -83,11 +82,6 @@ export class CollectionSync<T extends object, K extends string | number> {
     return this.written.get(subscriptionKey)?.key;
   }
 
-  /** The subscription key a collection key was written under. */
-  subscriptionKeyOf(key: K): string | undefined {
-    return this.byCollectionKey.get(key);
-  }
-
   private snapshot(): void {
     this.flush();
     const rows = this.handle.rowsByKey();
@@ -96,7 +90,6 @@ export class CollectionSync<T extends object, K extends string | number> {
       this.truncateNext = false;
       this.sync.truncate();
       this.written.clear();
-      this.byCollectionKey.clear();
     }
     for (const key of [...this.written.keys()]) if (!rows.has(key)) this.put(key);
     for (const key of rows.keys()) this.put(key);
@@ -135,23 +128,21 @@ export class CollectionSync<T extends object, K extends string | number> {
     const had = this.written.get(key);
     if (stored === undefined) {
       if (had === undefined) return;
-      this.forget(key, had.key);
+      this.forget(key);
       return this.sync.write({ type: 'delete', key: had.key });
     }
     if (had?.row === stored.row) return;
     const value = stored.row as Row as T;
     const collectionKey = this.getKey(value);
     if (had !== undefined && had.key !== collectionKey) {
-      this.forget(key, had.key);
+      this.forget(key);
       this.sync.write({ type: 'delete', key: had.key });
     }
     this.written.set(key, { key: collectionKey, row: stored.row });
-    this.byCollectionKey.set(collectionKey, key);
     this.sync.write({ type: had !== undefined && had.key === collectionKey ? 'update' : 'insert', value });
   }
 
-  private forget(key: string, collectionKey: K): void {
+  private forget(key: string): void {
     this.written.delete(key);
-    if (this.byCollectionKey.get(collectionKey) === key) this.byCollectionKey.delete(collectionKey);
   }
 }

@@ -4,23 +4,20 @@
  * subscription). Until then TanStack DB shows its optimistic state; resolving
  * earlier would drop it before the synced row is there, and the row would blink.
  *
- *   client 'ack' naming the mutation ─▶ the keys it `covered` for our subscription
- *        (rows left out of the stream; the client places them from the write's answer)
- *   client 'transaction' naming it ───▶ the rows it brought for us are written (at this
- *        event); covered keys are not in that event, so we wait for the other keys of our ops
- *   each commit of CollectionSync ────▶ those keys written (or a snapshot) ─▶ resolve
+ *   client 'committed' naming it ─▶ the keys it `covered` for our subscription (rows left
+ *        out of the stream, which the client places from the write's answer); the rows
+ *        the message brought itself are already written by then (its 'transaction')
+ *   each commit of CollectionSync ─▶ those keys written (or a snapshot) ─▶ resolve
  *   client 'rejected' ────────────────▶ reject with a SyncError: TanStack DB rolls back
  */
 import { SyncError, type SyncClient } from '@syncline/client';
 import type { MutationRef } from '@syncline/protocol';
 import type { Committed } from './collection-sync.ts';
 
-/** What a stream message said of a mutation: the keys it covered for us, or which of ours it brought itself. */
-type Expected = { covered: ReadonlySet<string> } | { brought: ReadonlySet<string> };
+/** What a stream message said of a mutation: the keys it covered for our subscription. */
+type Expected = ReadonlySet<string>;
 
 interface Waiting {
-  /** Subscription keys of the ops, used when the stream message does not say what it covered. */
-  opKeys: readonly string[];
   /** Known once the stream named the mutation: keys still to be written into the collection. */
   keys: Set<string> | undefined;
   resolve(): void;
@@ -41,13 +38,9 @@ export class Confirmations {
     private readonly subscriptionId: string,
   ) {
     this.stops.push(
-      client.on('ack', (m) => {
-        const covered = (m.covered ?? []).filter((c) => c.subscription === this.subscriptionId);
-        this.streamed(m.mutations, { covered: new Set(covered.map((c) => c.key)) });
-      }),
-      client.on('transaction', (t) => {
-        const mine = t.changes.filter((c) => c.subscription === this.subscriptionId);
-        this.streamed(t.mutations ?? [], { brought: new Set(mine.map((c) => c.key)) });
+      client.on('committed', (m) => {
+        const covered = m.covered.filter((c) => c.subscription === this.subscriptionId);
+        this.streamed(m.mutations, new Set(covered.map((c) => c.key)));
       }),
       client.on('rejected', (e) => {
         const error = new SyncError(e.error.code, e.error.message, undefined, { cause: e });
@@ -60,11 +53,11 @@ export class Confirmations {
   }
 
   /** Resolves once the mutation's rows are in the collection; rejects when the server refused it. */
-  wait(mutationId: number, opKeys: readonly string[]): Promise<void> {
+  wait(mutationId: number): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       const refused = this.rejected.get(mutationId);
       if (refused !== undefined) return reject(refused);
-      const w: Waiting = { opKeys, keys: undefined, resolve, reject };
+      const w: Waiting = { keys: undefined, resolve, reject };
       this.waiting.set(mutationId, w);
       const seen = this.seen.get(mutationId);
       if (seen !== undefined) this.expect(mutationId, w, seen);
@@ -98,8 +91,7 @@ export class Confirmations {
   }
 
   private expect(id: number, w: Waiting, expected: Expected): void {
-    w.keys =
-      'covered' in expected ? new Set(expected.covered) : new Set(w.opKeys.filter((key) => !expected.brought.has(key)));
+    w.keys = new Set(expected);
     if (w.keys.size === 0) this.settle(id, w);
   }
 

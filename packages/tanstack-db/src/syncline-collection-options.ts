@@ -29,7 +29,7 @@ export interface SynclineCollectionUtils extends Record<string, unknown> {
   /** The subscription while the collection syncs (status, cursor, error). */
   subscription(): SubscriptionHandle | undefined;
   /** Resolves once mutation `id` (from `client.mutate`) is in this collection; rejects if refused. */
-  awaitMutation(id: number, keys?: readonly (string | number)[]): Promise<void>;
+  awaitMutation(id: number): Promise<void>;
 }
 
 interface Run<T extends object, K extends string | number> {
@@ -75,9 +75,8 @@ export function synclineCollectionOptions<T extends object, K extends string | n
     if (r === undefined) throw new SyncError('UNSUBSCRIBED', `collection ${id} is not syncing`);
     const table = options.table ?? tableOf(r.handle);
     if (table === undefined) throw new Error(`collection ${id}: table not known before the snapshot; pass \`table\``);
-    const keys = mutations.map((m) => r.sync.subscriptionKeyOf(m.key as K) ?? String(m.key));
     const mutationId = await client.mutate(writeOps(table, mutations));
-    await r.confirmations.wait(mutationId, keys);
+    await r.confirmations.wait(mutationId);
   }
 
   return {
@@ -89,9 +88,9 @@ export function synclineCollectionOptions<T extends object, K extends string | n
     onDelete: ({ transaction }) => send(transaction.mutations),
     utils: {
       subscription: () => run?.handle,
-      awaitMutation: (mutationId, keys = []) => {
+      awaitMutation: (mutationId) => {
         if (run === undefined) return Promise.reject(new SyncError('UNSUBSCRIBED', `collection ${id} is not syncing`));
-        return run.confirmations.wait(mutationId, keys.map(String));
+        return run.confirmations.wait(mutationId);
       },
     },
   };

@@ -24,7 +24,7 @@ import type { SseEvent } from '../connection/sse-parser.ts';
 import { globalFetch, realTimers } from '../connection/timers.ts';
 import type { WebSocketConstructor } from '../connection/ws-stream.ts';
 import type { ConnectionMirror, PresenceEvent } from '../multitab/tab-messages.ts';
-import { toFollowers, type ClientParts } from '../client-parts.ts';
+import { emitCommitted, toFollowers, type ClientParts } from '../client-parts.ts';
 import type { Subscription } from '../store/subscription.ts';
 import { protocolCode, SyncError } from '../store/sync-error.ts';
 import type { SyncClientOptions } from '../sync-client-options.ts';
@@ -152,14 +152,16 @@ export class ConnectionUpstream implements Upstream {
         parts.ownRows.streamMessage(decoded.message);
         parts.registry.applyChanges(decoded.message);
         toFollowers(parts, { t: 'changes', message: decoded.message });
-        return parts.writes.onStream(decoded.message);
+        parts.writes.onStream(decoded.message);
+        return emitCommitted(parts, decoded.message);
       case 'ack': {
         parts.ownRows.streamMessage(decoded.message);
         const advanced = parts.registry.applyAck(decoded.message);
         parts.persisted?.cursorsAdvanced(parts.registry.byId.values(), parts.ownRows.holding);
         toFollowers(parts, { t: 'ack', message: decoded.message, advanced });
         parts.writes.onStream(decoded.message);
-        return parts.emitter.emit('ack', decoded.message);
+        parts.emitter.emit('ack', decoded.message);
+        return emitCommitted(parts, decoded.message);
       }
       case 'resync':
         return this.resyncer.resync(decoded.message.subscription, decoded.message.reason);

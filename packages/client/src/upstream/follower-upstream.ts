@@ -9,7 +9,7 @@
  */
 import type { ConnectionState } from '../connection/connection-state.ts';
 import type { ConnectionMirror, TabMessage } from '../multitab/tab-messages.ts';
-import type { ClientParts } from '../client-parts.ts';
+import { emitCommitted, type ClientParts } from '../client-parts.ts';
 import type { Subscription } from '../store/subscription.ts';
 import { SyncError } from '../store/sync-error.ts';
 import { presenceEvent } from './connection-upstream.ts';
@@ -83,7 +83,8 @@ export class FollowerUpstream implements Upstream {
         parts.ownRows.streamMessage(m.message);
         const changes = m.message.changes.filter((c) => following(c.subscription) !== undefined);
         if (changes.length > 0) parts.registry.applyChanges({ ...m.message, changes });
-        return parts.writes.onStream(m.message);
+        parts.writes.onStream(m.message);
+        return emitCommitted(parts, m.message);
       }
       case 'ack':
         parts.ownRows.streamMessage(m.message);
@@ -96,7 +97,8 @@ export class FollowerUpstream implements Upstream {
           }
         }
         parts.writes.onStream(m.message);
-        return parts.emitter.emit('ack', m.message);
+        parts.emitter.emit('ack', m.message);
+        return emitCommitted(parts, m.message);
       case 'reset': {
         const sub = held(m.id);
         if (!sub) return;
