@@ -152,7 +152,7 @@ describe('Svelte bindings against the server', () => {
     });
     expect(m.$('.status').textContent).toBe('open'); // rolled back
     expect(m.$('.pending').textContent).toBe('false');
-    expect(api?.save.rejected?.current?.row['status']).toBe('open');
+    expect(api?.save.rejected?.current?.row?.['status']).toBe('open');
     expect((await app.db.query(`SELECT status FROM item WHERE id = 'c1'`)).rows[0]?.['status']).toBe('open');
     await m.unmount();
   });

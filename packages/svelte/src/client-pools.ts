@@ -65,7 +65,9 @@ export function acquireRoom(
   params: Record<string, string | number>,
   state: JsonValue,
 ): Lease<PresenceRoom> {
-  return poolsFor(client).rooms.acquire(`${room}\u0000${paramsKey(params)}`, () => client.presence(room, params, state));
+  return poolsFor(client).rooms.acquire(`${room}\u0000${paramsKey(params)}`, () =>
+    client.presence(room, params, state),
+  );
 }
 
 /** cyrb53: a fast 53-bit string hash (not cryptographic; ids only need to differ). */

@@ -13,7 +13,7 @@ import WithClient from './WithClient.svelte';
 
 export { eventually } from '../../../server/test/client-harness.ts';
 
-const writes: SynclineOptions['writes'] = { item: { insert: true, update: true, delete: true } };
+const writes: NonNullable<SynclineOptions['writes']> = { item: { insert: true, update: true, delete: true } };
 
 export interface PgApp {
   db: TestDatabase;
