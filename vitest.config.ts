@@ -4,13 +4,20 @@
 //   *.browser.test.ts  real Chromium
 import { defaultServerConditions } from 'vite';
 import { defineConfig } from 'vitest/config';
+import { svelteTestComponents } from './packages/svelte/src/testing/vite-svelte.ts';
 
 export default defineConfig({
   // Workspace packages resolve to their sources, not dist (the first entry of each package's
   // exports), so tests never need a build. Every project runs in Node, which vitest resolves
   // as vite's SSR; vite's own conditions stay.
   ssr: { resolve: { conditions: ['@syncline/source', ...defaultServerConditions] } },
+  // packages/svelte's tests: .svelte components compiled for the DOM, and `svelte` resolved to its
+  // browser runtime for that package only (every other import stays as Node resolves it).
+  plugins: [svelteTestComponents('packages/svelte/')],
   test: {
+    // Those tests run in happy-dom but load the real server too: Node's module resolution for
+    // everything (ws, pg), not the browser's.
+    testTransformMode: { ssr: ['packages/svelte/src/**'] },
     // Two cores: more files in parallel only add contention.
     maxWorkers: 2,
     projects: [

@@ -1,0 +1,117 @@
+/**
+ * `mutate()` / `mutator(name)`: writes with their state for the UI.
+ *
+ *   run() ──▶ pending ──▶ queued (shown at once) ──▶ confirmed ──▶ not pending
+ *                    │                         └──▶ rejected (409…) ──▶ error, rolled back
+ *                    └──▶ mutate() rejected (OUTBOX_FULL…) ──▶ error, nothing shown
+ *
+ * The client reports rejections per mutation but confirmations only as its
+ * pending count: the outbox answers mutations one at a time in id order, so a
+ * mutation is settled once one at or after it was rejected, or nothing is pending.
+ */
+import type { WriteOp } from '@syncline/protocol';
+import { SyncError, type RejectedEvent, type SyncClient } from '@syncline/client';
+import { createSubscriber } from 'svelte/reactivity';
+import { getSynclineClient } from './context.ts';
+
+export class Mutation<A = WriteOp[]> {
+  private readonly mine = new Set<number>();
+  private starting = 0;
+  private lastError: SyncError | undefined;
+  private lastRejection: RejectedEvent | undefined;
+  private off: (() => void) | undefined;
+  private notify: (() => void) | undefined;
+  private readonly track = createSubscriber((update) => {
+    this.notify = update;
+    return () => (this.notify = undefined);
+  });
+
+  constructor(
+    private readonly client: SyncClient,
+    private readonly send: (client: SyncClient, args: A) => Promise<number>,
+  ) {}
+
+  /** Queues the write (shown at once); resolves with its mutation id, rejects if it could not be queued. */
+  async run(args: A): Promise<number> {
+    this.starting++;
+    this.listen();
+    this.changed();
+    try {
+      const id = await this.send(this.client, args);
+      if (this.client.pendingMutations > 0) this.mine.add(id);
+      return id;
+    } catch (error) {
+      this.lastError = SyncError.from(error);
+      this.lastRejection = undefined;
+      throw this.lastError;
+    } finally {
+      this.starting--;
+      this.settle();
+    }
+  }
+
+  /** True from `run()` until the server has answered every write started here. */
+  get pending(): boolean {
+    this.track();
+    return this.starting > 0 || this.mine.size > 0;
+  }
+
+  /** The last failure of a write started here: the server's rejection (`CONFLICT` for 409…), or why it was not queued. */
+  get error(): SyncError | undefined {
+    this.track();
+    return this.lastError;
+  }
+
+  /** The last rejection in full: the ops' `body`, and for a 409 `current`, the row as the server has it. */
+  get rejected(): RejectedEvent | undefined {
+    this.track();
+    return this.lastRejection;
+  }
+
+  /** Forgets the last error. */
+  reset(): void {
+    this.lastError = undefined;
+    this.lastRejection = undefined;
+    this.changed();
+  }
+
+  private listen(): void {
+    if (this.off !== undefined) return;
+    const offRejected = this.client.on('rejected', (e) => {
+      if (this.mine.has(e.mutationId)) {
+        this.lastError = new SyncError(e.error.code, e.error.message);
+        this.lastRejection = e;
+      }
+      for (const id of this.mine) if (id <= e.mutationId) this.mine.delete(id);
+      this.settle();
+    });
+    const offView = this.client.on('view', () => this.settle());
+    this.off = () => {
+      offRejected();
+      offView();
+    };
+  }
+
+  private settle(): void {
+    if (this.client.pendingMutations === 0) this.mine.clear();
+    if (this.starting === 0 && this.mine.size === 0) {
+      this.off?.();
+      this.off = undefined;
+    }
+    this.changed();
+  }
+
+  private changed(): void {
+    this.notify?.();
+  }
+}
+
+/** Writes ops: `const save = mutate(); save.run([{ type: 'set', table, id, key, value }])`. */
+export function mutate(): Mutation<WriteOp[]> {
+  return new Mutation<WriteOp[]>(getSynclineClient(), (client, ops) => client.mutate(ops));
+}
+
+/** A named server mutator: `const accept = mutator('orders.accept'); accept.run({ orderId })`. */
+export function mutator<A = unknown>(name: string): Mutation<A> {
+  return new Mutation<A>(getSynclineClient(), (client, args) => client.mutator(name, args));
+}
