@@ -85,6 +85,8 @@ export interface SyncClientEvents {
    * subscription has all its rows there now).
    */
   committed: CommittedEvent;
+  /** A mutation's answer arrived: it left the pending list and its rows are in the view (see 'rejected' for the other end). */
+  confirmed: { mutationId: number };
   error: ErrorMessage;
   /** A write to local storage failed (memory is still right; the next write may succeed). */
   storageError: unknown;

@@ -316,6 +316,7 @@ export class SyncClient {
     writes.pending.on('confirmed', (e) => {
       ownRows.answered(e.mutationId, e.rows);
       toFollowers(this.parts, { t: 'pending-confirm', mutationId: e.mutationId, rows: [...e.rows], cursor: e.cursor });
+      emitter.emit('confirmed', { mutationId: e.mutationId });
     });
     writes.pending.on('rejected', (e) => {
       const current = e.current ? { current: e.current } : {};

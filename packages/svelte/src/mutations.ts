@@ -5,9 +5,9 @@
  *                    │                         └──▶ rejected (409…) ──▶ error, rolled back
  *                    └──▶ mutate() rejected (OUTBOX_FULL…) ──▶ error, nothing shown
  *
- * The client reports rejections per mutation but confirmations only as its
- * pending count: the outbox answers mutations one at a time in id order, so a
- * mutation is settled once one at or after it was rejected, or nothing is pending.
+ * Each mutation ends in exactly one of the client's 'confirmed' or 'rejected'
+ * events; one that ends while its run() is still being queued is remembered
+ * until run() knows its id.
  */
 import type { WriteOp } from '@syncline/protocol';
 import { SyncError, type RejectedEvent, type SyncClient } from '@syncline/client';
@@ -16,6 +16,8 @@ import { getSynclineClient } from './context.ts';
 
 export class Mutation<A = WriteOp[]> {
   private readonly mine = new Set<number>();
+  /** Ended (confirmed or rejected) while a run() was still queuing: not pending once its id is known. */
+  private readonly endedEarly = new Set<number>();
   private starting = 0;
   private lastError: SyncError | undefined;
   private lastRejection: RejectedEvent | undefined;
@@ -38,7 +40,7 @@ export class Mutation<A = WriteOp[]> {
     this.changed();
     try {
       const id = await this.send(this.client, args);
-      if (this.client.pendingMutations > 0) this.mine.add(id);
+      if (!this.endedEarly.delete(id)) this.mine.add(id);
       return id;
     } catch (error) {
       this.lastError = SyncError.from(error);
@@ -78,22 +80,26 @@ export class Mutation<A = WriteOp[]> {
   private listen(): void {
     if (this.off !== undefined) return;
     const offRejected = this.client.on('rejected', (e) => {
-      if (this.mine.has(e.mutationId)) {
+      if (this.mine.has(e.mutationId) || this.starting > 0) {
         this.lastError = new SyncError(e.error.code, e.error.message);
         this.lastRejection = e;
       }
-      for (const id of this.mine) if (id <= e.mutationId) this.mine.delete(id);
-      this.settle();
+      this.ended(e.mutationId);
     });
-    const offView = this.client.on('view', () => this.settle());
+    const offConfirmed = this.client.on('confirmed', (e) => this.ended(e.mutationId));
     this.off = () => {
       offRejected();
-      offView();
+      offConfirmed();
     };
   }
 
+  private ended(mutationId: number): void {
+    if (!this.mine.delete(mutationId) && this.starting > 0) this.endedEarly.add(mutationId);
+    this.settle();
+  }
+
   private settle(): void {
-    if (this.client.pendingMutations === 0) this.mine.clear();
+    if (this.starting === 0) this.endedEarly.clear();
     if (this.starting === 0 && this.mine.size === 0) {
       this.off?.();
       this.off = undefined;
