@@ -76,9 +76,13 @@ export class ClientHolder {
       if (this.holders > 0) return;
       this.ended = true;
       if (this.state.status !== 'open') return;
-      this.state.value.subscriptions.disposeAll();
-      this.state.value.rooms.disposeAll();
-      if (!('client' in this.source)) void this.state.value.client.close();
+      const { client, subscriptions, rooms } = this.state.value;
+      const owned = !('client' in this.source);
+      // Our client is closed, which keeps its subscriptions in the store (a reload resumes
+      // them from their cursors); the app's client lives on, so what we subscribed ends.
+      subscriptions.clear(!owned);
+      rooms.clear(!owned);
+      if (owned) void client.close();
     }, 0);
   }
 

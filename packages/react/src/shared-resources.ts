@@ -60,11 +60,14 @@ export class SharedResources<T extends Lingering> {
     return this.entries.size;
   }
 
-  /** Ends every entry at once (the client is closing). */
-  disposeAll(): void {
+  /**
+   * Lets go of every entry at once: ends each (`dispose`), or with `dispose: false` only
+   * forgets them (the client is closing, and keeps its subscriptions stored for a reload).
+   */
+  clear(dispose: boolean): void {
     for (const entry of this.entries.values()) {
       if (entry.timer !== undefined) clearTimeout(entry.timer);
-      entry.value.dispose();
+      if (dispose) entry.value.dispose();
     }
     this.entries.clear();
   }
