@@ -26,10 +26,12 @@ import { printTables } from './table.ts';
 import { intOption, optionValues } from './usage-error.ts';
 import { describeEnvironment, formatEnvironment } from './environment.ts';
 import path from 'node:path';
+import type { ReactResult } from './client-react.ts';
 
 export const clientUsage = `client [--sizes 1000,10000,100000] [--transactions 400]
     a client holding each number of rows in two subscriptions, with a live query per table:
-    time, heap allocated and live-query re-runs per applied one-row transaction`;
+    time, heap allocated and live-query re-runs per applied one-row transaction;
+    then @syncline/react: commit → committed render of a 1,000-row list, renders per commit`;
 
 const self = fileURLToPath(import.meta.url);
 const repoRoot = path.resolve(path.dirname(self), '../..');
@@ -51,7 +53,7 @@ export async function runClient(argv: string[]): Promise<void> {
   const transactions = intOption('transactions', opt('transactions'), 400, BATCH);
   console.log(formatEnvironment(describeEnvironment('(none: in-memory server)', repoRoot)));
   const results: Result[] = [];
-  for (const rows of sizes) results.push(await inChild(rows, transactions));
+  for (const rows of sizes) results.push(await inChild(self, rows, transactions));
   const floor = results[0] as Result;
   printTables(
     `Client: one applied one-row transaction (${transactions} per size, medians; floor = the ${floor.rows.toLocaleString('en')}-row case)`,
@@ -78,9 +80,39 @@ export async function runClient(argv: string[]): Promise<void> {
   );
   const gcNote = results.map((r) => `${r.rows}: ${r.batchesWithoutGc} of ${transactions / BATCH}`).join(', ');
   console.log(`\nallocation read from batches of ${BATCH} transactions that saw no GC (${gcNote})`);
+
+  const react = await inChild<ReactResult>(reactChild, 1000, transactions);
+  console.log('');
+  printTables(
+    `@syncline/react: a ${react.rows.toLocaleString('en')}-row list (useQuery, rows memoised), one row changed per commit (${react.commits} commits, medians)`,
+    [
+      'rows',
+      'client receipt ms',
+      'p90',
+      'committed render ms',
+      'p90',
+      'render − receipt ms',
+      'list renders / commit',
+      'row renders / commit',
+    ],
+    [
+      [
+        react.rows.toLocaleString('en'),
+        react.clientMsMedian,
+        react.clientMsP90,
+        react.reactMsMedian,
+        react.reactMsP90,
+        react.reactMsMedian - react.clientMsMedian,
+        react.listRendersPerCommit,
+        react.rowRendersPerCommit,
+      ],
+    ],
+  );
 }
 
-function inChild(rows: number, transactions: number): Promise<Result> {
+const reactChild = fileURLToPath(new URL('./client-react.ts', import.meta.url));
+
+function inChild<T = Result>(script: string, rows: number, transactions: number): Promise<T> {
   return new Promise((resolve, reject) => {
     const child = spawn(
       process.execPath,
@@ -90,7 +122,7 @@ function inChild(rows: number, transactions: number): Promise<Result> {
         'tsx',
         '--expose-gc',
         '--max-semi-space-size=128',
-        self,
+        script,
         String(rows),
         String(transactions),
       ],
@@ -101,7 +133,7 @@ function inChild(rows: number, transactions: number): Promise<Result> {
     child.on('error', reject);
     child.on('exit', (code) => {
       if (code !== 0) return reject(new Error(`client bench child exited with ${code}`));
-      resolve(JSON.parse(out.trim().split('\n').at(-1) ?? '') as Result);
+      resolve(JSON.parse(out.trim().split('\n').at(-1) ?? '') as T);
     });
   });
 }
