@@ -11,6 +11,9 @@ export default defineConfig({
   // exports), so tests never need a build. Every project runs in Node, which vitest resolves
   // as vite's SSR; vite's own conditions stay.
   ssr: { resolve: { conditions: ['@syncline/source', ...defaultServerConditions] } },
+  // The same where vite resolves for the web (packages/svelte's happy-dom tests): sources, never
+  // a dist left by a build; Node's conditions, not the browser's, as those tests run the server too.
+  resolve: { conditions: ['@syncline/source', ...defaultServerConditions] },
   // packages/svelte's tests: .svelte components compiled for the DOM, and `svelte` resolved to its
   // browser runtime for that package only (every other import stays as Node resolves it).
   plugins: [svelteTestComponents('packages/svelte/')],

@@ -1,8 +1,7 @@
 /**
- * Which of one hook's mutations are still unsettled, from the client's public events.
- * The outbox answers mutations one at a time in id order, so a mutation is settled
- * once it, or any later one, is acknowledged by the stream or rejected, or once
- * nothing is pending at all (a confirmation the stream did not see: it was offline).
+ * Which of one hook's mutations are still unsettled: each mutation ends in exactly
+ * one of the client's 'confirmed' or 'rejected' events. One that ends while it is
+ * still being queued (its id not known yet) is remembered until it is.
  */
 import { SyncError, type SyncClient } from '@syncline/client';
 
@@ -15,6 +14,8 @@ export interface MutationState {
 
 export class MutationTracker {
   private readonly ids = new Set<number>();
+  /** Ended (with the rejection's error, if rejected) while a mutation of this hook was still queuing. */
+  private readonly endedEarly = new Map<number, SyncError | undefined>();
   private queuing = 0;
   private state: MutationState = { pending: false, error: undefined };
   private readonly listeners = new Set<() => void>();
@@ -30,15 +31,9 @@ export class MutationTracker {
     const client = this.client;
     const offs = [
       client.on('rejected', (e) => {
-        if (this.ids.has(e.mutationId)) this.update(SyncError.from(e.error));
-        this.settleUpTo(e.mutationId);
+        this.ended(e.mutationId, SyncError.from(e.error));
       }),
-      client.on('ack', (ack) => {
-        for (const m of ack.mutations) if (m.clientId === client.clientId) this.settleUpTo(m.mutationId);
-      }),
-      client.on('view', () => {
-        if (client.pendingMutations === 0) this.settleUpTo(Infinity);
-      }),
+      client.on('confirmed', (e) => this.ended(e.mutationId, undefined)),
     ];
     return () => {
       this.listeners.delete(listener);
@@ -52,22 +47,22 @@ export class MutationTracker {
     this.update(undefined);
     try {
       const id = await queue();
-      // Settled already (answered before this resumed) when nothing is pending.
-      if (this.client.pendingMutations > 0) this.ids.add(id);
+      if (!this.endedEarly.has(id)) this.ids.add(id);
+      else if (this.endedEarly.get(id)) this.update(this.endedEarly.get(id));
+      this.endedEarly.delete(id);
       return id;
     } catch (error) {
       this.update(SyncError.from(error));
       throw error;
     } finally {
-      this.queuing--;
+      if (--this.queuing === 0) this.endedEarly.clear();
       this.update(this.state.error);
     }
   }
 
-  private settleUpTo(mutationId: number): void {
-    let changed = false;
-    for (const id of this.ids) if (id <= mutationId) changed = this.ids.delete(id) || changed;
-    if (changed) this.update(this.state.error);
+  private ended(mutationId: number, error: SyncError | undefined): void {
+    if (this.ids.delete(mutationId)) this.update(error ?? this.state.error);
+    else if (this.queuing > 0) this.endedEarly.set(mutationId, error);
   }
 
   private update(error: SyncError | undefined): void {

@@ -17,7 +17,7 @@ import { getSynclineClient } from './context.ts';
 export class Mutation<A = WriteOp[]> {
   private readonly mine = new Set<number>();
   /** Ended (confirmed or rejected) while a run() was still queuing: not pending once its id is known. */
-  private readonly endedEarly = new Set<number>();
+  private readonly endedEarly = new Map<number, RejectedEvent | undefined>();
   private starting = 0;
   private lastError: SyncError | undefined;
   private lastRejection: RejectedEvent | undefined;
@@ -40,7 +40,9 @@ export class Mutation<A = WriteOp[]> {
     this.changed();
     try {
       const id = await this.send(this.client, args);
-      if (!this.endedEarly.delete(id)) this.mine.add(id);
+      if (!this.endedEarly.has(id)) this.mine.add(id);
+      else if (this.endedEarly.get(id)) this.failed(this.endedEarly.get(id) as RejectedEvent);
+      this.endedEarly.delete(id);
       return id;
     } catch (error) {
       this.lastError = SyncError.from(error);
@@ -79,23 +81,24 @@ export class Mutation<A = WriteOp[]> {
 
   private listen(): void {
     if (this.off !== undefined) return;
-    const offRejected = this.client.on('rejected', (e) => {
-      if (this.mine.has(e.mutationId) || this.starting > 0) {
-        this.lastError = new SyncError(e.error.code, e.error.message);
-        this.lastRejection = e;
-      }
-      this.ended(e.mutationId);
-    });
-    const offConfirmed = this.client.on('confirmed', (e) => this.ended(e.mutationId));
+    const offRejected = this.client.on('rejected', (e) => this.ended(e.mutationId, e));
+    const offConfirmed = this.client.on('confirmed', (e) => this.ended(e.mutationId, undefined));
     this.off = () => {
       offRejected();
       offConfirmed();
     };
   }
 
-  private ended(mutationId: number): void {
-    if (!this.mine.delete(mutationId) && this.starting > 0) this.endedEarly.add(mutationId);
+  private ended(mutationId: number, rejection: RejectedEvent | undefined): void {
+    if (this.mine.delete(mutationId)) {
+      if (rejection) this.failed(rejection);
+    } else if (this.starting > 0) this.endedEarly.set(mutationId, rejection);
     this.settle();
+  }
+
+  private failed(rejection: RejectedEvent): void {
+    this.lastError = new SyncError(rejection.error.code, rejection.error.message);
+    this.lastRejection = rejection;
   }
 
   private settle(): void {
