@@ -27,11 +27,13 @@ export interface PgApp {
 }
 
 const writes: NonNullable<SynclineOptions['writes']> = { item: { insert: true, update: true, delete: true } };
+/** One open room for the presence test. */
+const rooms: NonNullable<SynclineOptions['rooms']> = [{ name: 'lobby' }];
 
 export async function startPgApp(): Promise<PgApp> {
   const db = await createTestDatabase(SCHEMA);
   const port = await freePort();
-  let server: SynclineServer | null = await startTestServer(db, COLLECTIONS, { port, writes });
+  let server: SynclineServer | null = await startTestServer(db, COLLECTIONS, { port, writes, rooms });
   const url = `http://127.0.0.1:${port}`;
   return {
     db,
@@ -53,7 +55,7 @@ export async function startPgApp(): Promise<PgApp> {
       server = null;
     },
     async start() {
-      server = await startTestServer(db, COLLECTIONS, { port, writes });
+      server = await startTestServer(db, COLLECTIONS, { port, writes, rooms });
     },
     async close() {
       await server?.stop();
