@@ -14,6 +14,8 @@ import WithClient from './WithClient.svelte';
 export { eventually } from '../../../server/test/client-harness.ts';
 
 const writes: NonNullable<SynclineOptions['writes']> = { item: { insert: true, update: true, delete: true } };
+/** One open room for the presence test. */
+const rooms: NonNullable<SynclineOptions['rooms']> = [{ name: 'lobby' }];
 
 export interface PgApp {
   db: TestDatabase;
@@ -21,7 +23,8 @@ export interface PgApp {
   server: SynclineServer | null;
   start(): Promise<void>;
   stop(): Promise<void>;
-  client(store?: LocalStore): Promise<SyncClient>;
+  /** A client of this server, as `user` (default `svelte-user`). */
+  client(store?: LocalStore, user?: string): Promise<SyncClient>;
   end(): Promise<void>;
 }
 
@@ -33,16 +36,16 @@ export async function startPgApp(): Promise<PgApp> {
     port: await freePort(),
     server: null,
     async start() {
-      app.server = await startTestServer(db, COLLECTIONS, { port: app.port, writes });
+      app.server = await startTestServer(db, COLLECTIONS, { port: app.port, writes, rooms });
     },
     async stop() {
       await app.server?.stop();
       app.server = null;
     },
-    async client(store) {
+    async client(store, user = 'svelte-user') {
       const c = await SyncClient.open({
         url: `http://127.0.0.1:${app.port}`,
-        token: () => testToken('svelte-user'),
+        token: () => testToken(user),
         transport: 'ws',
         WebSocket: WebSocket as unknown as WebSocketConstructor,
         store: store ?? (await MemoryLocalStore.open()),
