@@ -18,6 +18,7 @@ import { SyncClient } from '../../packages/client/src/sync-client.ts';
 import { cur, FakeServer, sse } from '../../packages/client/src/testing/fake-server.ts';
 import { SynclineProvider } from '../../packages/react/src/provider.ts';
 import { useQuery } from '../../packages/react/src/use-query.ts';
+import { runAsChild, until } from './child-main.ts';
 import { median } from './stats.ts';
 
 export interface ReactResult {
@@ -63,13 +64,13 @@ export async function measureReact(total: number, commits: number): Promise<Reac
   const root = createRoot(container as unknown as HTMLElement);
   root.render(h(SynclineProvider, { client }, h(List)));
 
-  await until(() => server.streams.length > 0);
+  await until(() => server.streams.length > 0, 'client bench (react)');
   server.stream.push(sse('hello', { connectionId: 'bench', protocol: 1, heartbeatMs: 60_000 }));
   const rows = [];
   for (let i = 0; i < total; i++)
     rows.push({ key: String(i), row: { id: String(i), status: 'open', n: i }, version: 1 });
   server.stream.push(sse('snapshot', { subscription: 'o', table: 'public.order', rows, cursor: cur(1), done: true }));
-  await until(() => container.querySelectorAll('li').length === total);
+  await until(() => container.querySelectorAll('li').length === total, 'client bench (react)');
   await new Promise((r) => setTimeout(r, 50));
 
   let receivedAt = 0;
@@ -89,7 +90,7 @@ export async function measureReact(total: number, commits: number): Promise<Reac
     const target = committed + 1;
     const start = performance.now();
     server.stream.push(event);
-    await until(() => committed >= target);
+    await until(() => committed >= target, 'client bench (react)');
     clientMs.push(receivedAt - start);
     reactMs.push(committedAt - start);
   }
@@ -110,24 +111,4 @@ export async function measureReact(total: number, commits: number): Promise<Reac
   return result;
 }
 
-/** Waits for `done()` without timers of the client's: polls on the microtask/macrotask queue. */
-async function until(done: () => boolean): Promise<void> {
-  for (let spins = 0; !done(); spins++) {
-    if (spins > 1_000_000) throw new Error('client bench (react): timed out waiting');
-    await (spins < 50 ? Promise.resolve() : new Promise((r) => setImmediate(r)));
-  }
-}
-
-if (process.argv[1] === self) {
-  const [rows, commits] = process.argv.slice(2).map(Number);
-  measureReact(rows ?? 1000, commits ?? 400).then(
-    (r) => {
-      console.log(JSON.stringify(r));
-      process.exit(0);
-    },
-    (e: unknown) => {
-      console.error(e);
-      process.exit(1);
-    },
-  );
-}
+runAsChild(self, measureReact);

@@ -21,6 +21,7 @@ import { fileURLToPath } from 'node:url';
 import type { SyncClient as SyncClientType } from '../../packages/client/src/index.ts';
 import { SyncClient } from '../../packages/client/src/sync-client.ts';
 import { cur, FakeServer, sse } from '../../packages/client/src/testing/fake-server.ts';
+import { runAsChild, until } from './child-main.ts';
 import { median, ratio } from './stats.ts';
 import { printTables } from './table.ts';
 import { intOption, optionValues } from './usage-error.ts';
@@ -155,7 +156,7 @@ async function measure(total: number, transactions: number): Promise<Result> {
     .limit(20);
   const offOrders = orders.subscribe(() => undefined);
   const offDrivers = drivers.subscribe(() => undefined);
-  await until(() => server.streams.length > 0);
+  await until(() => server.streams.length > 0, 'client bench');
   server.stream.push(sse('hello', { connectionId: 'bench', protocol: 1, heartbeatMs: 60_000 }));
   const half = Math.floor(total / 2);
   const snapshot = (subscription: string, table: string, n: number, row: (i: number) => object) => {
@@ -168,7 +169,10 @@ async function measure(total: number, transactions: number): Promise<Result> {
   };
   snapshot('o', 'public.order', half, (i) => ({ id: String(i), status: i % 3 === 0 ? 'open' : 'done', n: i }));
   snapshot('d', 'public.driver', total - half, (i) => ({ id: String(i), online: i % 2 === 0 }));
-  await until(() => client.view('order').length === half && client.view('driver').length === total - half);
+  await until(
+    () => client.view('order').length === half && client.view('driver').length === total - half,
+    'client bench',
+  );
   await new Promise((r) => setTimeout(r, 50));
 
   let applied = 0;
@@ -204,7 +208,7 @@ async function measure(total: number, transactions: number): Promise<Result> {
       const target = applied + 1;
       const start = performance.now();
       server.stream.push(event);
-      await until(() => applied >= target);
+      await until(() => applied >= target, 'client bench');
       times.push(performance.now() - start);
     }
     const heapAfter = process.memoryUsage().heapUsed;
@@ -227,24 +231,4 @@ async function measure(total: number, transactions: number): Promise<Result> {
   return result;
 }
 
-/** Waits for `done()` without timers of the client's: polls on the microtask/macrotask queue. */
-async function until(done: () => boolean): Promise<void> {
-  for (let spins = 0; !done(); spins++) {
-    if (spins > 1_000_000) throw new Error('client bench: timed out waiting');
-    await (spins < 50 ? Promise.resolve() : new Promise((r) => setImmediate(r)));
-  }
-}
-
-if (process.argv[1] === self) {
-  const [rows, transactions] = process.argv.slice(2).map(Number);
-  measure(rows ?? 1000, transactions ?? 400).then(
-    (r) => {
-      console.log(JSON.stringify(r));
-      process.exit(0);
-    },
-    (e: unknown) => {
-      console.error(e);
-      process.exit(1);
-    },
-  );
-}
+runAsChild(self, measure);

@@ -1,41 +1,24 @@
-/**
- * For the Chromium tests: the client bundled with esbuild and served, with a
- * page, by the Syncline server's own fallback (same origin, as an app would).
- */
+/** For the Chromium tests: the client bundled and served with `html` (which loads `/client.js`). */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
 import type { CollectionDefinition } from '../../../server/src/collections/collection-config.ts';
 import type { SynclineOptions } from '../../../server/src/config.ts';
 import type { SynclineServer } from '../../../server/src/server.ts';
 import type { TestDatabase } from '../../../server/test/test-database.ts';
-import { startTestServer } from '../../../server/test/test-server.ts';
+import { serveBundledPage } from '../../../server/test/bundled-page.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
-export async function serveClientPage(
+export function serveClientPage(
   db: TestDatabase,
   collections: CollectionDefinition[],
   html: string,
   extra: Partial<SynclineOptions> = {},
 ): Promise<SynclineServer> {
-  const bundle = await build({
-    entryPoints: [path.join(here, '..', 'index.ts')],
-    bundle: true,
-    format: 'esm',
-    platform: 'browser',
-    write: false,
-    target: 'es2022',
-    // Workspace packages from their sources, not dist (`module` is esbuild's default, kept).
-    conditions: ['@syncline/source', 'module'],
-  });
-  const js = bundle.outputFiles[0]?.text ?? '';
-  return startTestServer(db, collections, {
-    ...extra,
-    fallback: (req, res) => {
-      const isJs = req.url === '/client.js';
-      res.writeHead(200, { 'Content-Type': isJs ? 'text/javascript' : 'text/html' });
-      res.end(isJs ? js : html);
-    },
+  return serveBundledPage(db, collections, {
+    bundle: { entryPoints: [path.join(here, '..', 'index.ts')] },
+    html,
+    script: '/client.js',
+    extra,
   });
 }

@@ -6,12 +6,12 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build, type Plugin } from 'esbuild';
+import type { Plugin } from 'esbuild';
 import { compile } from 'svelte/compiler';
 import type { CollectionDefinition } from '../../../server/src/collections/collection-config.ts';
 import type { SynclineServer } from '../../../server/src/server.ts';
 import type { TestDatabase } from '../../../server/test/test-database.ts';
-import { startTestServer } from '../../../server/test/test-server.ts';
+import { serveBundledPage } from '../../../server/test/bundled-page.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -26,35 +26,24 @@ const svelteComponents: Plugin = {
   },
 };
 
-export async function serveSvelteApp(
+export function serveSvelteApp(
   db: TestDatabase,
   collections: CollectionDefinition[],
   token: string,
 ): Promise<SynclineServer> {
-  const bundle = await build({
-    stdin: {
-      contents: `import { mount } from 'svelte';
+  return serveBundledPage(db, collections, {
+    bundle: {
+      stdin: {
+        contents: `import { mount } from 'svelte';
 import App from './BrowserApp.svelte';
 mount(App, { target: document.body, props: { url: location.origin, token: ${JSON.stringify(token)} } });`,
-      resolveDir: here,
-      loader: 'ts',
+        resolveDir: here,
+        loader: 'ts',
+      },
+      // svelte's browser runtime comes with esbuild's platform browser.
+      plugins: [svelteComponents],
     },
-    bundle: true,
-    format: 'esm',
-    platform: 'browser',
-    write: false,
-    target: 'es2022',
-    // Workspace packages from their sources, not dist; svelte's browser runtime (platform browser).
-    conditions: ['@syncline/source', 'module'],
-    plugins: [svelteComponents],
-  });
-  const js = bundle.outputFiles[0]?.text ?? '';
-  const html = '<!doctype html><meta charset="utf-8"><body><script type="module" src="/app.js"></script>';
-  return startTestServer(db, collections, {
-    fallback: (req, res) => {
-      const isJs = req.url === '/app.js';
-      res.writeHead(200, { 'Content-Type': isJs ? 'text/javascript' : 'text/html' });
-      res.end(isJs ? js : html);
-    },
+    html: '<!doctype html><meta charset="utf-8"><body><script type="module" src="/app.js"></script>',
+    script: '/app.js',
   });
 }
