@@ -8,6 +8,7 @@ import { defineCollections, type AccessContext } from '@syncline/server';
 const ACTIVE = ['pending', 'accepted', 'in_progress', 'delivering'];
 const me = { claim: 'sub' } as const;
 const isDispatcher = ({ claims }: AccessContext) => claims['app_role'] === 'dispatcher';
+const isDriver = ({ claims }: AccessContext) => claims['app_role'] === 'driver';
 
 export const demoCollections = defineCollections([
   // The board: every active order, for dispatchers only (customers and drivers use their own lists).
@@ -20,6 +21,8 @@ export const demoCollections = defineCollections([
     shared: true,
   },
   { name: 'orders_my_customer', table: 'order', filter: { eq: ['customer_id', me] } },
+  // Orders waiting for a driver: offered to every driver, who may accept one (orders.accept).
+  { name: 'orders_open', table: 'order', filter: { eq: ['status', 'pending'] }, access: isDriver, shared: true },
   { name: 'orders_my_driver', table: 'order', filter: { eq: ['driver_id', me] } },
   {
     name: 'chat_messages',

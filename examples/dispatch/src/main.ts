@@ -15,6 +15,7 @@ import { DEV_SECRET } from './demo-auth.ts';
 import { demoMutators } from './mutators.ts';
 import { demoWrites } from './writes.ts';
 import { demoRoutes } from './page.ts';
+import { buildDemoApp } from './app-bundle.ts';
 import { DEMO_RLS, DEMO_ROLE } from './rls.ts';
 import { DEMO_SCHEMA } from './schema.ts';
 import { seedDemo } from './seed.ts';
@@ -40,6 +41,9 @@ async function main(): Promise<void> {
   await pool.query(DEMO_SCHEMA);
   await seedDemo(pool);
   await pool.query(DEMO_RLS);
+
+  // The Svelte app is built here, once (esbuild + svelte/compiler, half a second): no separate build step.
+  await buildDemoApp();
 
   const secret = process.env['SYNCLINE_JWT_SECRET'] ?? DEV_SECRET;
   if (!process.env['SYNCLINE_JWT_SECRET'])

@@ -14,6 +14,7 @@ DO $$ BEGIN CREATE ROLE ${DEMO_ROLE} NOLOGIN; EXCEPTION WHEN duplicate_object TH
 GRANT USAGE ON SCHEMA public TO ${DEMO_ROLE};
 GRANT SELECT ON "user", "order", chat, chat_message, notification TO ${DEMO_ROLE};
 GRANT UPDATE (read, version) ON notification TO ${DEMO_ROLE};
+GRANT UPDATE (status, driver_id, version) ON "order" TO ${DEMO_ROLE};
 
 CREATE OR REPLACE FUNCTION app_user_id() RETURNS text LANGUAGE sql STABLE AS
   $$ SELECT current_setting('request.jwt.claims', true)::json ->> 'sub' $$;
@@ -34,6 +35,9 @@ DROP POLICY IF EXISTS order_pending_for_drivers ON "order";
 CREATE POLICY order_pending_for_drivers ON "order" FOR SELECT USING (status = 'pending' AND app_user_role() = 'driver');
 DROP POLICY IF EXISTS order_as_dispatcher ON "order";
 CREATE POLICY order_as_dispatcher ON "order" FOR SELECT USING (app_user_role() = 'dispatcher');
+
+DROP POLICY IF EXISTS order_dispatcher_update ON "order";
+CREATE POLICY order_dispatcher_update ON "order" FOR UPDATE USING (app_user_role() = 'dispatcher');
 
 DROP POLICY IF EXISTS chat_as_member ON chat;
 CREATE POLICY chat_as_member ON chat FOR SELECT USING (app_user_id() IN (customer_id::text, driver_id::text));

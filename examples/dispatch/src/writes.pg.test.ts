@@ -1,0 +1,67 @@
+/**
+ * The demo's plain writes on orders: a dispatcher moves an order between the
+ * board's columns and assigns its driver; nobody else may, and nothing leaves
+ * the board that way (delivering is the driver's mutator, cancelling has its own).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { SynclineServer } from '@syncline/server';
+import { startDemoTestServer } from './testing/demo-test-server.ts';
+import { type TestDatabase } from '../../../packages/server/test/test-database.ts';
+import { testToken } from '../../../packages/server/test/test-token.ts';
+import { DEMO_USERS } from './seed.ts';
+
+const { dana, dmitri, alice } = DEMO_USERS;
+const pending = '10000000-0000-4000-8000-000000000001';
+let db: TestDatabase;
+let server: SynclineServer;
+beforeAll(async () => {
+  ({ db, server } = await startDemoTestServer());
+});
+afterAll(async () => {
+  await server?.stop();
+  await db?.drop();
+});
+
+const seq = new Map<string, number>();
+async function write(user: string, role: string, ops: object[]) {
+  const mutationId = (seq.get(user) ?? 0) + 1; // per client, without gaps
+  seq.set(user, mutationId);
+  const res = await fetch(new URL('/v1/mutate', server.url), {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${testToken(user, { app_role: role })}`, 'Content-Type': 'application/json' },
+    body: JSON.stringify({ clientId: `${user}-device`, mutationId, ops }),
+  });
+  return res.status;
+}
+const row = async () =>
+  (
+    await db.query<{ status: string; driver_id: string | null }>(
+      `SELECT status, driver_id FROM "order" WHERE id = $1`,
+      [pending],
+    )
+  ).rows[0];
+
+describe('plain writes on orders', () => {
+  // A driver or customer gets 404: RLS (order_dispatcher_update) hides the row from their UPDATE
+  // before the write rule is asked, so a refused write says no more than a missing row.
+  it('a dispatcher moves and assigns; a driver or customer may not; nobody writes an order off the board', async () => {
+    expect(
+      await write(dana, 'dispatcher', [
+        { type: 'update', table: 'order', id: pending, values: { status: 'accepted', driver_id: dmitri } },
+      ]),
+    ).toBe(200);
+    expect(await row()).toEqual({ status: 'accepted', driver_id: dmitri });
+    expect(
+      await write(dmitri, 'driver', [{ type: 'set', table: 'order', id: pending, key: 'status', value: 'pending' }]),
+    ).toBe(404);
+    expect(
+      await write(alice, 'customer', [{ type: 'set', table: 'order', id: pending, key: 'status', value: 'pending' }]),
+    ).toBe(404);
+    expect(
+      await write(dana, 'dispatcher', [
+        { type: 'set', table: 'order', id: pending, key: 'status', value: 'delivered' },
+      ]),
+    ).toBe(403);
+    expect(await row()).toEqual({ status: 'accepted', driver_id: dmitri });
+  });
+});
