@@ -36,6 +36,7 @@ const nodeApp: http.RequestListener = (req, res) => {
   res.writeHead(404).end('app: not found');
 };
 
+/** Builds the app around Syncline as its snippet in the README does, listening on a free port. */
 type Setup = (syncline: Syncline) => http.Server;
 
 const setups: Record<string, Setup> = {
@@ -45,10 +46,10 @@ const setups: Record<string, Setup> = {
     server.on('upgrade', (req, socket, head) => {
       if (!syncline.handleUpgrade(req, socket, head)) app(req, socket, head);
     });
-    return server;
+    return server.listen(0, '127.0.0.1');
   },
   'node:http with attach': (syncline) => {
-    const server = syncline.attach(http.createServer(nodeApp));
+    const server = syncline.attach(http.createServer(nodeApp)).listen(0, '127.0.0.1');
     server.on('upgrade', appUpgrade());
     return server;
   },
@@ -58,8 +59,7 @@ const setups: Record<string, Setup> = {
     app.use(express.json());
     app.get('/hello', (_req, res) => void res.send('hello from the app'));
     app.use((_req, res) => void res.status(404).send('app: not found'));
-    const server = http.createServer(app);
-    server.on('upgrade', syncline.handleUpgrade);
+    const server = app.listen(0, '127.0.0.1').on('upgrade', syncline.handleUpgrade);
     server.on('upgrade', appUpgrade());
     return server;
   },
@@ -69,8 +69,10 @@ const setups: Record<string, Setup> = {
     app.all('/v1/*', synclineHono(syncline));
     app.get('/metrics', synclineHono(syncline));
     app.notFound((c) => c.text('app: not found', 404));
-    const server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }) as http.Server;
-    server.on('upgrade', syncline.handleUpgrade);
+    const server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }).on(
+      'upgrade',
+      syncline.handleUpgrade,
+    ) as http.Server;
     server.on('upgrade', appUpgrade());
     return server;
   },
@@ -107,7 +109,6 @@ describe.each(Object.entries(setups))('mounted into %s', (_name, setup) => {
       testOptions(db, COLLECTIONS, { writes: { item: { columns: ['id', 'status', 'owner'], insert: true } } }),
     );
     server = setup(syncline);
-    if (!server.listening) server.listen(0, '127.0.0.1');
     await new Promise<void>((r) => (server.listening ? r() : server.once('listening', () => r())));
     url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   });
