@@ -1,4 +1,5 @@
 export { startSyncline, type SynclineServer } from './server.ts';
+export { createSyncline, type MountOptions, type Syncline } from './mount.ts';
 export { DEFAULT_LIMITS, type AllLimits, type SynclineLimits, type SynclineOptions } from './config.ts';
 export { defineCollections, type CollectionDefinition } from './collections/collection-config.ts';
 export type { Filter, ValueRef, Scalar } from './collections/filter/filter-types.ts';

@@ -15,7 +15,9 @@ import { CaptureService } from './capture/capture-service.ts';
 import { formatLsn } from './capture/lsn.ts';
 import { SESSION_OPTIONS } from './capture/pg-values.ts';
 import { CollectionRegistry } from './collections/collection-registry.ts';
-import type { SynclineOptions } from './config.ts';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import type { AllLimits, SynclineOptions } from './config.ts';
 import { DEFAULT_LIMITS } from './config.ts';
 import { createHttpHandler, createHttpServer } from './http/http-server.ts';
 import { SyncRouter } from './router/sync-router.ts';
@@ -27,7 +29,7 @@ import type { AuthOptions } from './auth/token-verifier.ts';
 import { createTokenVerifier } from './auth/token-verifier.ts';
 import { assertIdentifier } from './capture/replication-stream.ts';
 import type { Gate } from './http/gate.ts';
-import { attachWebSocket } from './http/ws-endpoint.ts';
+import { attachWebSocket, type WsOptions } from './http/ws-endpoint.ts';
 import { Writers } from './writes/writers.ts';
 import { SetupError } from './util/errors.ts';
 import { PresenceCluster } from './presence/presence-cluster.ts';
@@ -56,7 +58,71 @@ export interface SynclineServer {
   stop(): Promise<void>;
 }
 
+/**
+ * One node's parts, wired but serving nothing yet: the standalone server (`startSyncline`)
+ * and the mounted one (`createSyncline`) put their own HTTP front on it.
+ */
+export interface SynclineNode {
+  /** Every request it is given: Syncline's routes, then `fallback`, else a JSON 404. */
+  handler: (req: IncomingMessage, res: ServerResponse) => void;
+  ws: WsOptions;
+  hub: ConnectionHub;
+  router: SyncRouter;
+  limits: AllLimits;
+  logger: Logger;
+  slot: string;
+  publication: string;
+  currentCapture(): CaptureService | null;
+  /** Stops capture and routes what it handed over (first, before any stream ends). */
+  stopCapture(): Promise<void>;
+  /** After the streams have ended: timers, relay, presence, Redis, the pool. */
+  stopRest(): Promise<void>;
+}
+
 export async function startSyncline(options: SynclineOptions): Promise<SynclineServer> {
+  const node = await assembleNode(options);
+  const { limits, logger, router, hub, slot, publication } = node;
+  try {
+    const server = createHttpServer(node.handler, limits);
+    const upgrades = attachWebSocket(server, node.ws);
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(options.port ?? 4000, options.host ?? '0.0.0.0', () => resolve());
+    });
+    const port = (server.address() as AddressInfo).port;
+    logger.info({ port, slot, publication }, 'syncline listening');
+
+    return {
+      url: `http://127.0.0.1:${port}`,
+      port,
+      router,
+      get capture() {
+        return node.currentCapture();
+      },
+      async stop() {
+        // Capture stops first and what it handed over is routed before the streams end: the slot
+        // is confirmed up to it, and one node's log dies with the process, so every cursor a client
+        // leaves with must already cover it (or a restart would find those cursors too old).
+        // Then streams end (clients resume here after a restart, or on another node, by cursor).
+        await node.stopCapture();
+        const closed = new Promise<void>((r) => server.close(() => r()));
+        hub.closeAll();
+        upgrades.close();
+        // Ended streams get a moment to flush their last bytes before sockets are cut.
+        await within(closed, 2_000);
+        server.closeAllConnections();
+        await closed;
+        await node.stopRest();
+      },
+    };
+  } catch (e) {
+    await node.pool.end().catch(() => {});
+    throw e;
+  }
+}
+
+/** Checks and prepares the database and starts capture → bus → router; serves nothing yet. */
+export async function assembleNode(options: SynclineOptions): Promise<SynclineNode & { pool: pg.Pool }> {
   const limits = { ...DEFAULT_LIMITS, ...options.limits };
   const logger = options.logger ?? pino({ level: process.env['LOG_LEVEL'] ?? 'info' });
   const slot = options.slot ?? 'syncline';
@@ -328,8 +394,7 @@ export async function startSyncline(options: SynclineOptions): Promise<SynclineS
       }),
       ...(options.fallback ? { fallback: options.fallback } : {}),
     });
-    const server = createHttpServer(handler, limits);
-    const wss = attachWebSocket(server, {
+    const ws: WsOptions = {
       router,
       hub,
       presence,
@@ -343,36 +408,24 @@ export async function startSyncline(options: SynclineOptions): Promise<SynclineS
       maxStreams: limits.maxStreams,
       messagesPerSecond: limits.messagesPerSecond,
       tokenWarningSec: limits.tokenWarningSec,
-    });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(options.port ?? 4000, options.host ?? '0.0.0.0', () => resolve());
-    });
-    const port = (server.address() as AddressInfo).port;
-    logger.info({ port, slot, publication }, 'syncline listening');
-
+    };
     return {
-      url: `http://127.0.0.1:${port}`,
-      port,
+      handler,
+      ws,
+      hub,
       router,
-      get capture() {
-        return currentCapture();
-      },
-      async stop() {
-        // Capture stops first and what it handed over is routed before the streams end: the slot
-        // is confirmed up to it, and one node's log dies with the process, so every cursor a client
-        // leaves with must already cover it (or a restart would find those cursors too old).
-        // Then streams end (clients resume here after a restart, or on another node, by cursor).
+      limits,
+      logger,
+      slot,
+      publication,
+      pool,
+      currentCapture,
+      async stopCapture() {
         await owner?.stop();
         await single?.stop();
         await within(router.idle(), 5_000);
-        const closed = new Promise<void>((r) => server.close(() => r()));
-        hub.closeAll();
-        wss.close();
-        // Ended streams get a moment to flush their last bytes before sockets are cut.
-        await within(closed, 2_000);
-        server.closeAllConnections();
-        await closed;
+      },
+      async stopRest() {
         if (policyTimer) clearInterval(policyTimer);
         await relay?.stop();
         presence.stop();

@@ -12,11 +12,18 @@ export function startTestServer(
   collections: CollectionDefinition[],
   extra: Partial<SynclineOptions> = {},
 ): Promise<SynclineServer> {
-  return startSyncline({
+  return startSyncline({ port: 0, host: '127.0.0.1', ...testOptions(db, collections, extra) });
+}
+
+/** The options every test server shares (no port: a mounted Syncline takes them as they are). */
+export function testOptions(
+  db: TestDatabase,
+  collections: CollectionDefinition[],
+  extra: Partial<SynclineOptions> = {},
+): SynclineOptions {
+  return {
     databaseUrl: db.url,
     collections,
-    port: 0,
-    host: '127.0.0.1',
     slot: db.slot,
     publication: db.slot,
     heartbeatMs: 1_000,
@@ -25,5 +32,5 @@ export function startTestServer(
     ...extra,
     // Tests open many streams as one user in quick succession; tests of the limits set them low.
     limits: { maxConnectionsPerUser: 10_000, requestsPerSecond: 100_000, messagesPerSecond: 100_000, ...extra.limits },
-  });
+  };
 }

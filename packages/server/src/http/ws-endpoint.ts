@@ -35,20 +35,35 @@ export interface WsOptions extends StreamAdmission {
 /** Frames a client may send before authentication finishes; more closes the socket. */
 const MAX_EARLY_FRAMES = 16;
 
-export function attachWebSocket(server: http.Server, o: WsOptions): WebSocketServer {
+/**
+ * Syncline's upgrade handler: takes `/v1/sync/ws` (answering it, whatever happens) and returns
+ * true; returns false and leaves the socket alone for any other target, so an app's own
+ * WebSocket routes on the same server keep working.
+ */
+export interface UpgradeHandler {
+  (req: http.IncomingMessage, socket: Duplex, head: Buffer): boolean;
+  /** Stops taking upgrades (open sockets are ended by the hub). */
+  close(): void;
+}
+
+export function createUpgradeHandler(o: WsOptions, stopped: () => boolean = () => false): UpgradeHandler {
   const wss = new WebSocketServer({ noServer: true, maxPayload: o.maxFrameBytes, perMessageDeflate: false });
-  server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+  const handle = (req: http.IncomingMessage, socket: Duplex, head: Buffer): boolean => {
+    if (parseTarget(req.url)?.pathname !== '/v1/sync/ws') return false;
     // Until ws owns the socket, nobody else listens for its errors (a reset mid-handshake).
     const onSocketError = () => socket.destroy();
     socket.on('error', onSocketError);
     try {
-      const url = parseTarget(req.url);
-      if (!url) return refuse(socket, 400, 'Bad Request');
-      if (url.pathname !== '/v1/sync/ws') return refuse(socket, 404, 'Not Found');
+      const url = parseTarget(req.url) as URL;
+      if (stopped()) {
+        refuse(socket, 503, 'Service Unavailable');
+        return true;
+      }
       try {
         checkOrigin(req, o.gate);
       } catch {
-        return refuse(socket, 403, 'Forbidden');
+        refuse(socket, 403, 'Forbidden');
+        return true;
       }
       // ws answers a bad handshake (version, key, method) with 400 itself.
       wss.handleUpgrade(req, socket, head, (ws) => {
@@ -64,8 +79,21 @@ export function attachWebSocket(server: http.Server, o: WsOptions): WebSocketSer
       contain(o, 'upgrade', err);
       socket.destroy();
     }
+    return true;
+  };
+  return Object.assign(handle, { close: () => wss.close() });
+}
+
+/** The standalone server: every upgrade is Syncline's; other targets get 400/404. */
+export function attachWebSocket(server: http.Server, o: WsOptions): UpgradeHandler {
+  const handle = createUpgradeHandler(o);
+  server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+    if (handle(req, socket, head)) return;
+    socket.on('error', () => socket.destroy());
+    if (!parseTarget(req.url)) refuse(socket, 400, 'Bad Request');
+    else refuse(socket, 404, 'Not Found');
   });
-  return wss;
+  return handle;
 }
 
 function contain(o: WsOptions, site: 'upgrade' | 'frame', err: unknown): void {
@@ -73,7 +101,7 @@ function contain(o: WsOptions, site: 'upgrade' | 'frame', err: unknown): void {
   o.logger.error({ err }, site === 'upgrade' ? 'websocket upgrade failed' : 'websocket frame failed');
 }
 
-function refuse(socket: Duplex, status: number, text: string): void {
+export function refuse(socket: Duplex, status: number, text: string): void {
   if (!socket.writable) return void socket.destroy();
   socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
 }
