@@ -3,10 +3,11 @@
  * itself (embedded, data in .syncline/demo-pg, kept between runs); with it,
  * it checks that server and turns an empty database into the demo.
  */
+import http from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { guardPool, startEmbeddedPostgres, startSyncline } from '@syncline/server';
+import { createSyncline, guardPool, startEmbeddedPostgres } from '@syncline/server';
 import type { RunningPostgres } from '@syncline/server';
 import { demoCollections } from './collections.ts';
 import { demoRooms } from './rooms.ts';
@@ -48,23 +49,35 @@ async function main(): Promise<void> {
   const secret = process.env['SYNCLINE_JWT_SECRET'] ?? DEV_SECRET;
   if (!process.env['SYNCLINE_JWT_SECRET'])
     console.log(`SYNCLINE_JWT_SECRET is not set; using the development secret "${DEV_SECRET}".`);
-  const server = await startSyncline({
+  // An ordinary app server with its own routes (the demo sign-in, the app's files), and Syncline
+  // mounted into it: what an app with a backend of its own does (README: "Mount into your server").
+  const syncline = await createSyncline({
     databaseUrl,
     collections: demoCollections,
     rooms: demoRooms,
-    port,
     auth: { jwtSecret: secret },
     db: { role: DEMO_ROLE },
     mutators: demoMutators,
     writes: demoWrites,
-    fallback: demoRoutes(secret),
     // `npm run start:cluster` runs three of these over one Redis.
     ...(process.env['REDIS_URL'] ? { redis: process.env['REDIS_URL'] } : {}),
+  });
+  const routes = demoRoutes(secret);
+  const app = http.createServer((req, res) => {
+    routes(req, res).catch((err: unknown) => {
+      console.error('demo route failed', err);
+      if (!res.headersSent) res.writeHead(500).end();
+    });
+  });
+  syncline.attach(app);
+  await new Promise<void>((resolve, reject) => {
+    app.once('error', reject);
+    app.listen(port, '0.0.0.0', () => resolve());
   });
   const activity = process.env['SYNCLINE_DEMO_ACTIVITY'] === '0' ? null : startActivity(pool);
 
   console.log(
-    `\nSyncline demo is running.\n  Open   http://localhost:${server.port}/\n  Health http://localhost:${server.port}/v1/health\n`,
+    `\nSyncline demo is running.\n  Open   http://localhost:${port}/\n  Health http://localhost:${port}/v1/health\n`,
   );
   if (activity)
     console.log('A simulated dispatcher changes an order every few seconds (SYNCLINE_DEMO_ACTIVITY=0 to stop it).');
@@ -76,7 +89,8 @@ async function main(): Promise<void> {
     stopping = true;
     console.log('\nStopping…');
     activity?.stop();
-    await server.stop();
+    await syncline.stop();
+    await new Promise((resolve) => app.close(resolve));
     await pool.end();
     await embedded?.stop();
     process.exit(0);
