@@ -9,6 +9,7 @@ import { type TestDatabase } from '../../../packages/server/test/test-database.t
 import { testToken } from '../../../packages/server/test/test-token.ts';
 import { SseReader, eventsUrl } from '../../../packages/server/test/sse-reader.ts';
 import { DEMO_USERS } from './seed.ts';
+import { demoMutate } from './testing/demo-mutate.ts';
 
 const { alice, dmitri, olga } = DEMO_USERS;
 let db: TestDatabase;
@@ -21,17 +22,10 @@ afterAll(async () => {
   await db?.drop();
 });
 
-const seq = new Map<string, number>();
+const mutate = demoMutate(() => server);
 async function call(user: string, role: string, body: object) {
-  const clientId = `${user}-device`;
-  const mutationId = (seq.get(clientId) ?? 0) + 1;
-  seq.set(clientId, mutationId);
-  const res = await fetch(new URL('/v1/mutate', server.url), {
-    method: 'POST',
-    headers: { Authorization: `Bearer ${testToken(user, { app_role: role })}`, 'Content-Type': 'application/json' },
-    body: JSON.stringify({ clientId, mutationId, ...body }),
-  });
-  return { status: res.status, body: (await res.json()) as any }; // eslint-disable-line @typescript-eslint/no-explicit-any
+  const r = await mutate(user, role, body);
+  return { status: r.status, body: r.body as any }; // eslint-disable-line @typescript-eslint/no-explicit-any
 }
 
 describe('demo mutators', () => {

@@ -7,8 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SynclineServer } from '@syncline/server';
 import { startDemoTestServer } from './testing/demo-test-server.ts';
 import { type TestDatabase } from '../../../packages/server/test/test-database.ts';
-import { testToken } from '../../../packages/server/test/test-token.ts';
 import { DEMO_USERS } from './seed.ts';
+import { demoMutate } from './testing/demo-mutate.ts';
 
 const { dana, dmitri, alice } = DEMO_USERS;
 const pending = '10000000-0000-4000-8000-000000000001';
@@ -22,17 +22,8 @@ afterAll(async () => {
   await db?.drop();
 });
 
-const seq = new Map<string, number>();
-async function write(user: string, role: string, ops: object[]) {
-  const mutationId = (seq.get(user) ?? 0) + 1; // per client, without gaps
-  seq.set(user, mutationId);
-  const res = await fetch(new URL('/v1/mutate', server.url), {
-    method: 'POST',
-    headers: { Authorization: `Bearer ${testToken(user, { app_role: role })}`, 'Content-Type': 'application/json' },
-    body: JSON.stringify({ clientId: `${user}-device`, mutationId, ops }),
-  });
-  return res.status;
-}
+const mutate = demoMutate(() => server);
+const write = async (user: string, role: string, ops: object[]) => (await mutate(user, role, { ops })).status;
 const row = async () =>
   (
     await db.query<{ status: string; driver_id: string | null }>(
