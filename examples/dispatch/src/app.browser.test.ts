@@ -158,6 +158,8 @@ describe.skipIf(missing !== null)('the dispatch app in Chromium', () => {
     await alice.fill('input[name="title"]', 'Piano');
     await alice.fill('input[name="address"]', '1 Concert Hall');
     await alice.fill('input[name="total"]', '499.99');
+    // Drafts are written as you type, asynchronously: reload once the last write has landed.
+    await alice.locator('form.new-order[data-saved="true"]').waitFor();
     await alice.reload();
     await alice.locator('form.new-order[data-loaded="true"]').waitFor();
     expect(await alice.inputValue('input[name="title"]')).toBe('Piano');

@@ -63,7 +63,16 @@ export class Draft<T extends JsonValue = JsonValue> {
         this.failure = SyncError.from(error);
         this.notify?.();
       })
-      .finally(() => this.writing--);
+      .finally(() => {
+        this.writing--;
+        this.notify?.();
+      });
+  }
+
+  /** A write of this draft is on its way to the store (a reload now could lose it). */
+  get saving(): boolean {
+    this.track();
+    return this.writing > 0;
   }
 
   /** Whether the stored value has been read (until then `value` is the initial one). */
