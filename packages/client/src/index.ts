@@ -50,7 +50,13 @@ export {
   UnknownSubscriptionError,
 } from './persistence/errors.ts';
 export { Drafts } from './drafts/drafts.ts';
-export type { RejectedEvent, MutationError, Predictor, MutationBody } from './mutations/pending-mutations.ts';
+export type {
+  RejectedEvent,
+  MutationError,
+  Predictor,
+  MutatorOptions,
+  MutationBody,
+} from './mutations/pending-mutations.ts';
 export { createQuery, type QueryBuilder, type ViewSource } from './query/live-query.ts';
 export { MemoryTabLocks, type TabLocks } from './multitab/tab-locks.ts';
 export type { TabChannelFactory, TabChannelLike } from './multitab/tab-channel.ts';

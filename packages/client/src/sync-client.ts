@@ -4,7 +4,7 @@ import type { ConnectionState } from './connection/connection-state.ts';
 import { globalFetch, realTimers } from './connection/timers.ts';
 import { Drafts } from './drafts/drafts.ts';
 import { ClientWrites } from './mutations/client-writes.ts';
-import type { Predictor } from './mutations/pending-mutations.ts';
+import type { MutatorOptions, Predictor } from './mutations/pending-mutations.ts';
 import { TabCoordinator, type TabRole } from './multitab/tab-coordinator.ts';
 import { mirrorOf, tabRoles, tabsFor } from './multitab/tab-roles.ts';
 import { OwnRows } from './own-rows/own-rows.ts';
@@ -227,9 +227,9 @@ export class SyncClient {
     return this.parts.writes.mutator(name, args);
   }
 
-  /** Local effect of a named mutator, for the optimistic view. */
-  registerMutator(name: string, predict: Predictor): () => void {
-    return this.parts.writes.pending.registerMutator(name, predict);
+  /** Local effect of a named mutator, for the optimistic view (`{ undoable: false }`: undo history skips it). */
+  registerMutator(name: string, predict: Predictor, options?: MutatorOptions): () => void {
+    return this.parts.writes.pending.registerMutator(name, predict, options);
   }
 
   /** Sends the inverse of the last local mutation as a new one; undefined when there is nothing to undo. */

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { MemoryLocalStore, SyncClient, type RejectedEvent, type WebSocketConstructor } from '@syncline/client';
 import type { SynclineOptions } from '../src/config.ts';
+import { defineMutator } from '../src/writes/mutators.ts';
 import type { SynclineServer } from '../src/server.ts';
 import { eventually } from './client-harness.ts';
 import { COLLECTIONS, SCHEMA } from './fixtures.ts';
@@ -19,7 +20,18 @@ let db: TestDatabase;
 let server: SynclineServer | null = null;
 let port: number;
 const writes: SynclineOptions['writes'] = { item: { insert: true, update: true, delete: true } };
-const start = async () => (server = await startTestServer(db, COLLECTIONS, { port, writes }));
+const mutators = [
+  defineMutator('items.close', async (tx, args) => {
+    await tx.write({
+      type: 'set',
+      table: 'item',
+      id: String((args as { id: string }).id),
+      key: 'status',
+      value: 'closed',
+    });
+  }),
+];
+const start = async () => (server = await startTestServer(db, COLLECTIONS, { port, writes, mutators }));
 
 beforeAll(async () => {
   db = await createTestDatabase(SCHEMA);
@@ -177,6 +189,36 @@ describe('client writes', () => {
     expect(rejected[0]?.error.code).toBe('CONFLICT');
     expect((await db.query(`SELECT status FROM item WHERE id = 'u2'`)).rows[0]?.['status']).toBe('theirs');
     await eventually(() => c.view('item').find((r) => r['id'] === 'u2')?.['status'] === 'theirs');
+    await c.close();
+  });
+
+  it('a mutator registered undoable: false shows its prediction but stays out of undo history', async () => {
+    await db.query(`INSERT INTO item (id, status) VALUES ('u3', 'open'), ('u4', 'open')`);
+    const c = await client();
+    const sub = c.subscribe({ id: 'all', collection: 'items_all' });
+    await sub.ready();
+    await eventually(() => c.view('item').some((r) => r['id'] === 'u4'));
+    const close = (_view: unknown, args: unknown) => [
+      { type: 'set' as const, table: 'item', id: (args as { id: string }).id, key: 'status', value: 'closed' },
+    ];
+    const off = c.registerMutator('items.close', close, { undoable: false });
+    await c.mutator('items.close', { id: 'u3' });
+    expect(c.view('item').find((r) => r['id'] === 'u3')?.['status']).toBe('closed'); // shown at once
+    expect(c.canUndo).toBe(false);
+    await eventually(() => c.pendingMutations === 0);
+    expect(await c.undo()).toBeUndefined();
+    off();
+    c.registerMutator('items.close', close); // the default: undo sends the inverse as plain writes
+    await c.mutator('items.close', { id: 'u4' });
+    expect(c.canUndo).toBe(true);
+    await eventually(() => c.pendingMutations === 0);
+    await c.undo();
+    await eventually(() => c.pendingMutations === 0);
+    const rows = await db.query(`SELECT id, status FROM item WHERE id IN ('u3', 'u4') ORDER BY id`);
+    expect(rows.rows).toEqual([
+      { id: 'u3', status: 'closed' },
+      { id: 'u4', status: 'open' },
+    ]);
     await c.close();
   });
 });

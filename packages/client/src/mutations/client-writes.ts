@@ -236,6 +236,7 @@ export class ClientWrites {
   private async submit(body: MutationBody): Promise<number> {
     const before = this.pending.view();
     const id = await this.enqueue(body);
+    if (!this.pending.undoable(body)) return id;
     this.undoManager.record(id, isOpsBody(body) ? body.ops : this.pending.localOps({ body }, before), before);
     return id;
   }

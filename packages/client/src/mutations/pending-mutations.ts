@@ -41,6 +41,15 @@ export type MutationBody = OpsBody | MutatorBody;
 /** A mutator's local prediction: the ops to show in the view, computed from the view it replays on. */
 export type Predictor = (view: BaseRows, args: unknown) => readonly WriteOp[];
 
+export interface MutatorOptions {
+  /**
+   * Default true: undo sends the inverse of the prediction as plain writes. Set false when the
+   * user may not make those writes directly (the server would refuse the undo): the prediction
+   * still shows, and undo history skips the mutation.
+   */
+  undoable?: boolean;
+}
+
 /** queued → sending (request in flight) → acknowledged (the stream said it committed; rows still to come). */
 export type MutationStatus = 'queued' | 'sending' | 'acknowledged';
 
@@ -109,6 +118,8 @@ export class PendingMutations {
   private currentBase: BaseRows;
   private list: PendingMutation[] = [];
   private readonly predictors = new Map<string, Predictor>();
+  /** Mutators registered with `undoable: false`: their predictions show, but undo history skips them. */
+  private readonly notUndoable = new Set<string>();
   private readonly emitter: Emitter<PendingMutationsEvents>;
   /** The `set-now` value a mutation added now would get (the outbox stores it before adding). */
   readonly now: () => JsonValue;
@@ -160,14 +171,22 @@ export class PendingMutations {
   }
 
   /** Registers a mutator's local prediction; returns a function that removes it. */
-  registerMutator(name: string, predict: Predictor): () => void {
+  registerMutator(name: string, predict: Predictor, options: MutatorOptions = {}): () => void {
     this.predictors.set(name, predict);
+    if (options.undoable === false) this.notUndoable.add(name);
+    else this.notUndoable.delete(name);
     this.touch('mutator');
     return () => {
       if (this.predictors.get(name) !== predict) return;
       this.predictors.delete(name);
+      this.notUndoable.delete(name);
       this.touch('mutator');
     };
+  }
+
+  /** Whether undo history records this body (plain writes always; a mutator unless registered `undoable: false`). */
+  undoable(body: MutationBody): boolean {
+    return isOpsBody(body) || !this.notUndoable.has(body.mutator);
   }
 
   /** Adds a local mutation (kept in mutationId order; a duplicate id throws). */
