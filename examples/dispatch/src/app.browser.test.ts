@@ -223,4 +223,98 @@ describe.skipIf(missing !== null)('the dispatch app in Chromium', () => {
     expect(await statusOf(8)).toBe('in_progress');
     expect(appErrors()).toEqual([]);
   });
+
+  it('a card dragged onto another column moves there, in the database too', async () => {
+    const dana = await open('dana');
+    await card(dana, 20, 'accepted').waitFor();
+    // Grabbed by its corner, as a hand would: a press on its driver select opens the select instead.
+    await card(dana, 20).dragTo(dana.locator('.column[data-column="in_progress"]'), { sourcePosition: { x: 6, y: 6 } });
+    await card(dana, 20, 'in_progress').waitFor({ timeout: 1_000 }); // at once
+    await expect.poll(() => statusOf(20), { timeout: 20_000 }).toBe('in_progress');
+    expect(errors).toEqual([]);
+  });
+
+  it('two tabs share one connection; a change in either shows in both', async () => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    contexts.push(context);
+    const sockets: string[] = [];
+    const tab = async (name: string) => {
+      const page = await context.newPage();
+      page.on('websocket', (ws) => sockets.push(`${name} ${ws.url()}`));
+      page.on('console', (m) => {
+        if (m.type() === 'error') errors.push(`${name}: ${m.text()}`);
+      });
+      await page.goto(`${server.url}/?user=dana`);
+      await page.locator('.connection[data-status="online"]').waitFor({ timeout: 20_000 });
+      await card(page, 21, 'in_progress').waitFor();
+      return page;
+    };
+    const first = await tab('first');
+    const second = await tab('second');
+    await card(second, 21, 'in_progress').locator('[data-move="forward"]').click();
+    await card(first, 21, 'delivering').waitFor({ timeout: 5_000 });
+    await expect.poll(() => statusOf(21), { timeout: 20_000 }).toBe('delivering');
+    await db.query(`UPDATE "order" SET status = 'accepted' WHERE id = $1`, [order(21)]);
+    await card(first, 21, 'accepted').waitFor({ timeout: 20_000 });
+    await card(second, 21, 'accepted').waitFor({ timeout: 20_000 });
+    expect(sockets.filter((s) => s.includes('/v1/sync/ws'))).toEqual([expect.stringMatching(/^first /)]);
+    expect(errors).toEqual([]);
+  });
+
+  it('a customer places an order offline: it shows at once, is created once, and its notifications count', async () => {
+    const alice = await open('alice');
+    const badge = alice.locator('.notifications .badge');
+    await alice.locator('form.new-order[data-loaded="true"]').waitFor();
+    const unreadBefore = Number(await badge.getAttribute('data-unread'));
+    expect(unreadBefore).toBeGreaterThan(0);
+    await alice.context().setOffline(true);
+    await alice.locator('.connection[data-status="offline"]').waitFor();
+    await alice.fill('input[name="title"]', 'Umbrella');
+    await alice.fill('input[name="address"]', '4 Rainy Rd');
+    await alice.fill('input[name="total"]', '12.50');
+    await alice.click('button[type="submit"]');
+    const row = alice.locator('.customer .order-row[data-title="Umbrella"]');
+    await row.waitFor({ timeout: 1_000 }); // from the prediction, not the server
+    expect(await row.getAttribute('data-status')).toBe('pending');
+    await expect.poll(() => alice.locator('.banner.offline .queued').textContent()).toBe('1 change queued');
+    await alice.context().setOffline(false);
+    await expect
+      .poll(async () => (await db.query(`SELECT status FROM "order" WHERE title = 'Umbrella'`)).rows, {
+        timeout: 20_000,
+      })
+      .toEqual([{ status: 'pending' }]);
+    await expect.poll(() => alice.locator('.banner.offline').count()).toBe(0);
+    expect(await row.count()).toBe(1); // the server's row is the predicted one, not a second
+
+    // A driver accepts it: Alice's row follows, and she has one more unread notification.
+    const dmitri = await open('dmitri');
+    await dmitri.locator('.order-row[data-title="Umbrella"] [data-action="accept"]').click();
+    await expect.poll(() => row.getAttribute('data-status'), { timeout: 20_000 }).toBe('accepted');
+    await expect.poll(() => badge.getAttribute('data-unread'), { timeout: 20_000 }).toBe(String(unreadBefore + 1));
+    await alice.locator('.notifications .bell').click();
+    await alice.locator('.popover .notice:has-text("Umbrella")').first().waitFor();
+    await alice.locator('.popover button:has-text("Mark all read")').click();
+    await expect.poll(() => badge.count(), { timeout: 20_000 }).toBe(0);
+    const { rows } = await db.query(
+      `SELECT count(*)::int AS n FROM notification WHERE user_id = '00000000-0000-4000-8000-000000000001' AND NOT read`,
+    );
+    expect(rows).toEqual([{ n: 0 }]);
+    // The driver's accept is not in his undo history (the server would refuse its inverse).
+    expect(await dmitri.locator('[data-action="undo"]').isDisabled()).toBe(true);
+    expect(appErrors()).toEqual([]);
+  });
+
+  it('an order’s viewers: the dispatcher sees the driver who has it open, and the driver sees her', async () => {
+    const dana = await open('dana');
+    await card(dana, 10, 'delivering').locator('.card-title').click();
+    const danaViewers = dana.locator('.detail .viewers');
+    await expect.poll(() => danaViewers.textContent()).toContain('Only you');
+    const dmitri = await open('dmitri');
+    await dmitri.locator(`.order-row[data-order="${order(10)}"] button:has-text("Chat")`).click();
+    await expect.poll(() => danaViewers.textContent(), { timeout: 20_000 }).toContain('Also viewing: Dmitri');
+    await expect.poll(() => dmitri.locator('.viewers').textContent(), { timeout: 20_000 }).toContain('Dana');
+    await dmitri.locator(`.order-row[data-order="${order(10)}"] button:has-text("Close")`).click();
+    await expect.poll(() => danaViewers.textContent(), { timeout: 20_000 }).toContain('Only you');
+    expect(errors).toEqual([]);
+  });
 });

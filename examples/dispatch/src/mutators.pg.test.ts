@@ -128,4 +128,19 @@ describe('demo mutators', () => {
     });
     expect(body.status).toBe(403);
   });
+
+  it('orders.create takes the id the client made (its prediction’s row); a taken or malformed id changes nothing', async () => {
+    const id = '20000000-0000-4000-8000-000000000001';
+    const args = { id, title: 'Kettle', address: '2 Tea St', total: '30.00' };
+    const ok = await call(alice, 'customer', { mutator: 'orders.create', args });
+    expect(ok.status).toBe(200);
+    expect(ok.body.rows[0]).toMatchObject({ key: id, row: { id, title: 'Kettle', customer_id: alice } });
+    const again = await call(alice, 'customer', { mutator: 'orders.create', args: { ...args, title: 'Second' } });
+    expect(again.status).toBe(409);
+    expect(again.body.error.code).toBe('CONFLICT');
+    const bad = await call(alice, 'customer', { mutator: 'orders.create', args: { ...args, id: "1'; DROP TABLE x" } });
+    expect(bad.status).toBe(400);
+    const rows = await db.query(`SELECT title FROM "order" WHERE id = $1 OR title = 'Second'`, [id]);
+    expect(rows.rows).toEqual([{ title: 'Kettle' }]);
+  });
 });

@@ -62,6 +62,8 @@ export const demoMutators = [
   defineMutator('orders.create', async (tx, raw, user) => {
     const a = args(
       z.object({
+        // The client names the new order (so its prediction is the very row the server inserts).
+        id: id.optional(),
         title: z.string().min(1).max(200),
         address: z.string().min(1).max(300),
         total: z.string().regex(/^\d{1,10}(\.\d{1,2})?$/),
@@ -72,7 +74,13 @@ export const demoMutators = [
     const order = await tx.write({
       type: 'insert',
       table: 'order',
-      row: { customer_id: user.userId, title: a.title, address: a.address, total: a.total },
+      row: {
+        ...(a.id ? { id: a.id } : {}),
+        customer_id: user.userId,
+        title: a.title,
+        address: a.address,
+        total: a.total,
+      },
     });
     await history(tx, order.key, user.userId, 'created', null, 'pending');
     for (const d of await tx.query<{ id: string }>(`SELECT id FROM "user" WHERE role = 'dispatcher'`))

@@ -29,6 +29,9 @@ const LABELS: Record<Status, string> = {
 
 export const label = (s: unknown): string => LABELS[s as Status] ?? String(s);
 
+/** The drag-and-drop payload type of a board card (its order id). */
+export const ORDER_DRAG_TYPE = 'application/x-dispatch-order';
+
 /** The driver's next step (orders.updateStatus allows exactly these). */
 export const NEXT_FOR_DRIVER: Partial<Record<Status, Status>> = {
   accepted: 'in_progress',
