@@ -43,7 +43,8 @@ async function main(): Promise<void> {
   await seedDemo(pool);
   await pool.query(DEMO_RLS);
 
-  // The Svelte app is built here, once (esbuild + svelte/compiler, half a second): no separate build step.
+  // The Svelte app is built here, once (Vite + vite-plugin-svelte, in memory, two seconds or so): no separate
+  // build step.
   await buildDemoApp();
 
   const secret = process.env['SYNCLINE_JWT_SECRET'] ?? DEV_SECRET;

@@ -2,7 +2,7 @@
  * The demo's routes outside /v1, served through the server's `fallback`:
  *
  *   GET /             the app's page (a shell; the Svelte app renders into it)
- *   GET /app.js       the app, built by app-bundle.ts at start (and /app.css)
+ *   GET /app.js       the app, built by app-bundle.ts (Vite) at start (and /app.css)
  *   GET /sw.js        the service worker that lets a reload work offline
  *   GET /demo/token   sign-in by name: ?user=dana → { token, userId, role }
  */

@@ -1,4 +1,4 @@
-// The app's components are compiled by app-bundle.ts (svelte/compiler); tsc sees only this much of them.
+// The app's components are compiled by Vite's Svelte plugin (vite.config.ts); tsc sees only this much of them.
 declare module '*.svelte' {
   import type { Component } from 'svelte';
   const component: Component<Record<string, unknown>>;
