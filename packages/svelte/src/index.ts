@@ -19,4 +19,4 @@ export { mutate, mutator, Mutation } from './mutations.ts';
 export { undoRedo, undoShortcuts, UndoRedo, type UndoShortcutsOptions } from './undo-redo.ts';
 export { connectionStatus, LiveConnectionStatus, type ConnectionStatus } from './connection-status.ts';
 export { draft, Draft } from './draft.ts';
-export { presence, LivePresence } from './presence.ts';
+export { presence, LivePresence, type PresenceBroadcast } from './presence.ts';

@@ -6,6 +6,7 @@
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import Lobby from './testing/Lobby.svelte';
+import Typing from './testing/Typing.svelte';
 import { mountWith, startPgApp, type PgApp } from './testing/pg-app.ts';
 
 let app: PgApp;
@@ -34,4 +35,28 @@ it('shows who else is in the room, follows their state, and drops a user whose c
   await bobClient.close(); // the connection goes, and bob with it
   await expect.poll(() => users(ann), { timeout: 10_000 }).toBe('ann');
   await ann.unmount();
+});
+
+it('onBroadcast hears the others’ broadcasts and holds the room joined until its effect ends', async () => {
+  const annClient = await app.client(undefined, 'ann');
+  const bobClient = await app.client(undefined, 'bob');
+  const bob = mountWith(bobClient, Typing, { who: 'bob' }, 0); // nobody reads members: onBroadcast joins
+  const annRoom = annClient.presence('lobby', {}, { name: 'ann' });
+  const inRoom = () =>
+    annRoom
+      .members()
+      .map((m) => m.user)
+      .sort()
+      .join();
+  await expect.poll(inRoom, { timeout: 10_000 }).toBe('ann,bob');
+  annRoom.broadcast('typing', { on: true });
+  await expect
+    .poll(() => [...bob.target.querySelectorAll('li')].map((li) => `${li.dataset['from']} ${li.textContent}`), {
+      timeout: 10_000,
+    })
+    .toEqual(['ann typing']);
+  await bob.unmount(); // the effect ends: the room is left
+  await expect.poll(inRoom, { timeout: 10_000 }).toBe('ann');
+  await annClient.close();
+  await bobClient.close();
 });

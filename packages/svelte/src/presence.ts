@@ -4,7 +4,10 @@
  * subscription), with the last state given to `set()`.
  */
 import type { JsonValue } from '@syncline/protocol';
-import type { PresenceMember, PresenceRoom, SyncClient } from '@syncline/client';
+import type { PresenceMember, PresenceRoom, PresenceRoomEvents, SyncClient } from '@syncline/client';
+
+/** A broadcast as the room delivers it: who sent it (a user id), its event name and payload. */
+export type PresenceBroadcast = PresenceRoomEvents['broadcast'];
 import { acquireRoom, paramsKey, poolsFor } from './client-pools.ts';
 import { getSynclineClient } from './context.ts';
 import { Held } from './held.ts';
@@ -68,6 +71,22 @@ export class LivePresence {
   /** An ephemeral event to the others in the room (dropped while the room is not joined). */
   broadcast(event: string, payload: JsonValue = null): void {
     this.peek()?.broadcast(event, payload);
+  }
+
+  /**
+   * Calls `listener` with each broadcast from the others in the room, holding the room
+   * joined until the returned function is called: `$effect(() => room.onBroadcast(fn))`.
+   */
+  onBroadcast(listener: (message: PresenceBroadcast) => void): () => void {
+    const lease = acquireRoom(this.client, this.room, this.params, this.state);
+    const off = lease.value.on('broadcast', listener);
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      off();
+      lease.release();
+    };
   }
 
   private peek(): PresenceRoom | undefined {
