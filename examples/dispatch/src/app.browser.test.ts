@@ -317,4 +317,34 @@ describe.skipIf(missing !== null)('the dispatch app in Chromium', () => {
     await expect.poll(() => danaViewers.textContent(), { timeout: 20_000 }).toContain('Only you');
     expect(errors).toEqual([]);
   });
+
+  it('switching user shows only what the next user may see', async () => {
+    const page = await open('alice');
+    const shown = async () =>
+      (
+        await page
+          .locator('.customer .order-row[data-order]')
+          .evaluateAll((els) => els.map((e) => e.getAttribute('data-order')))
+      )
+        .filter((id): id is string => id !== null)
+        .sort();
+    const ownedBy = async (user: string) =>
+      (
+        await db.query<{ id: string }>(
+          `SELECT o.id FROM "order" o JOIN "user" u ON u.id = o.customer_id
+            WHERE u.name = $1 AND o.status IN ('pending', 'accepted', 'in_progress', 'delivering') ORDER BY o.id`,
+          [user],
+        )
+      ).rows.map((r) => r.id);
+    await expect.poll(shown, { timeout: 20_000 }).toEqual(await ownedBy('Alice'));
+    await page.selectOption('.user-switch select', 'bob');
+    await page.waitForURL(/user=bob/);
+    await page.locator('.connection[data-status="online"]').waitFor({ timeout: 20_000 });
+    await expect.poll(shown, { timeout: 20_000 }).toEqual(await ownedBy('Bob'));
+    await page.selectOption('.user-switch select', 'dmitri');
+    await page.waitForURL(/user=dmitri/);
+    await page.locator('.driver').waitFor({ timeout: 20_000 });
+    expect(await page.locator('.customer, .board').count()).toBe(0); // a driver has no board
+    expect(errors).toEqual([]);
+  });
 });
