@@ -168,8 +168,10 @@ describe.skipIf(missing !== null)('the dispatch app in Chromium', () => {
     await alice.click('button[type="submit"]');
     await alice.locator('.customer .order-row[data-title="Piano"][data-status="pending"]').waitFor({ timeout: 20_000 });
     expect(await alice.inputValue('input[name="title"]')).toBe('');
-    const { rows } = await db.query(`SELECT status FROM "order" WHERE title = 'Piano'`);
-    expect(rows).toEqual([{ status: 'pending' }]);
+    // The row shows from the prediction at once: the database has it once the server answered.
+    await expect
+      .poll(async () => (await db.query(`SELECT status FROM "order" WHERE title = 'Piano'`)).rows, { timeout: 20_000 })
+      .toEqual([{ status: 'pending' }]);
     expect(errors).toEqual([]);
   });
 

@@ -8,6 +8,7 @@
  * registered `undoable: false`, so undo never offers what the server refuses.
  */
 import type { SyncClient } from '@syncline/client';
+import type { JsonValue } from '@syncline/protocol';
 import type { Role } from './session.ts';
 
 interface OrderArgs {
@@ -24,6 +25,15 @@ export interface CreateOrderArgs {
 
 export function registerPredictions(client: SyncClient, me: string, role: Role): () => void {
   const options = { undoable: role === 'dispatcher' };
+  /** A mutator that changes one order's columns: predicted as that update. */
+  const orderUpdate = (name: string, values: (a: OrderArgs) => Record<string, JsonValue>) =>
+    client.registerMutator(
+      name,
+      (_view, args) => [
+        { type: 'update', table: 'order', id: (args as OrderArgs).orderId, values: values(args as OrderArgs) },
+      ],
+      options,
+    );
   const offs = [
     // The new order's id comes in the args (predictions are recomputed on every change below them).
     client.registerMutator(
@@ -50,38 +60,9 @@ export function registerPredictions(client: SyncClient, me: string, role: Role):
       },
       { undoable: false },
     ),
-    client.registerMutator(
-      'orders.accept',
-      (_view, args) => [
-        {
-          type: 'update',
-          table: 'order',
-          id: (args as OrderArgs).orderId,
-          values: { status: 'accepted', driver_id: me },
-        },
-      ],
-      options,
-    ),
-    client.registerMutator(
-      'orders.updateStatus',
-      (_view, args) => [
-        {
-          type: 'set',
-          table: 'order',
-          id: (args as OrderArgs).orderId,
-          key: 'status',
-          value: (args as OrderArgs).status,
-        },
-      ],
-      options,
-    ),
-    client.registerMutator(
-      'orders.cancel',
-      (_view, args) => [
-        { type: 'set', table: 'order', id: (args as OrderArgs).orderId, key: 'status', value: 'cancelled' },
-      ],
-      options,
-    ),
+    orderUpdate('orders.accept', () => ({ status: 'accepted', driver_id: me })),
+    orderUpdate('orders.updateStatus', (a) => ({ status: a.status ?? null })),
+    orderUpdate('orders.cancel', () => ({ status: 'cancelled' })),
   ];
   return () => offs.forEach((off) => off());
 }
