@@ -14,6 +14,7 @@ import type { Mutation, UndoRedo } from './index.ts';
 import Editor from './testing/Editor.svelte';
 import Items from './testing/Items.svelte';
 import Lists from './testing/Lists.svelte';
+import TableOver from './testing/TableOver.svelte';
 import { eventually, key, mountWith, startPgApp, type PgApp } from './testing/pg-app.ts';
 
 let app: PgApp;
@@ -125,6 +126,21 @@ describe('Svelte bindings against the server', () => {
     flushSync();
     expect(seen.handles).toHaveLength(2);
     await later.unmount();
+  });
+
+  it('a table query holds the subscriptions named in `over` while it is read, and lets them go after', async () => {
+    const client = await app.client();
+    const seen = watchSubscribe(client);
+    const view = mountWith(client, TableOver, {}, 0);
+    const ids = () => {
+      flushSync();
+      return [...view.target.querySelectorAll('li')].map((li) => li.textContent).join();
+    };
+    await eventually(() => ids() === 'a1,a2,c1', 10_000, "both subscriptions' rows in one table query");
+    expect(seen.handles.map((h) => h.collection)).toEqual(['items_by_owner', 'items_by_owner']);
+    await view.unmount();
+    await eventually(() => seen.ended.length === 2, 5_000, 'both released');
+    await client.close();
   });
 
   it('an optimistic write shows at once and rolls back on a 409, with the error surfaced', async () => {

@@ -14,7 +14,7 @@ export {
   type ParamsInput,
   type SubscriptionOptions,
 } from './subscription.ts';
-export { query, LiveQuery, type QueryTarget, type BuildQuery } from './query.ts';
+export { query, LiveQuery, type QueryTarget, type BuildQuery, type QueryOptions } from './query.ts';
 export { mutate, mutator, Mutation } from './mutations.ts';
 export { undoRedo, undoShortcuts, UndoRedo, type UndoShortcutsOptions } from './undo-redo.ts';
 export { connectionStatus, LiveConnectionStatus, type ConnectionStatus } from './connection-status.ts';

@@ -14,6 +14,14 @@ import type { LiveSubscription } from './subscription.ts';
 export type QueryTarget = string | LiveSubscription<Row> | { subscription: string };
 export type BuildQuery<R extends Row> = (q: QueryBuilder<R>) => QueryBuilder<R>;
 
+export interface QueryOptions {
+  /**
+   * For a table query: the subscriptions that fill the table, held while the query is read
+   * (a table query alone holds none). `query('order', build, { over: [mine, offered] })`.
+   */
+  over?: ReadonlyArray<LiveSubscription<Row>>;
+}
+
 const EMPTY: readonly never[] = Object.freeze([]);
 
 export class LiveQuery<R extends Row = Row> {
@@ -25,7 +33,9 @@ export class LiveQuery<R extends Row = Row> {
     private readonly client: SyncClient,
     private readonly target: QueryTarget,
     private readonly build: BuildQuery<R> = (q) => q,
+    private readonly over: ReadonlyArray<LiveSubscription<Row>> = [],
   ) {
+    if (over.length > 0 && typeof target !== 'string') throw new Error('query: `over` is for table queries');
     this.tableQuery = typeof target === 'string' ? build(client.query<R>(target)) : undefined;
     this.held = new Held<QueryBuilder<R>>(
       () => this.acquire(),
@@ -52,12 +62,18 @@ export class LiveQuery<R extends Row = Row> {
   }
 
   private key(): string {
-    return typeof this.target === 'object' && !('subscription' in this.target) ? this.target.key() : '';
+    if (typeof this.target === 'string') return this.over.map((sub) => sub.key()).join('\u0001');
+    return 'subscription' in this.target ? '' : this.target.key();
   }
 
   private acquire(): Lease<QueryBuilder<R>> {
     const target = this.target;
-    if (this.tableQuery !== undefined) return ownLease('', this.tableQuery);
+    if (this.tableQuery !== undefined) {
+      const leases = this.over.map((sub) => sub.acquire());
+      return ownLease(leases.map((l) => l.key).join('\u0001'), this.tableQuery, () =>
+        leases.forEach((l) => l.release()),
+      );
+    }
     if (typeof target === 'object' && 'subscription' in target) {
       return ownLease('', this.build(this.client.query<R>(target)));
     }
@@ -67,9 +83,14 @@ export class LiveQuery<R extends Row = Row> {
 }
 
 /**
- * A live query: `query('order', (q) => q.where((o) => o.open).orderBy('created_at', 'desc').limit(20))`,
- * or over one subscription: `query(orders, (q) => q.orderBy('created_at'))`. `build` runs once.
+ * A live query: `query('order', (q) => q.where((o) => o.open).orderBy('created_at', 'desc').limit(20))`
+ * (with `{ over: [subs] }` to hold the subscriptions that fill the table), or over one
+ * subscription: `query(orders, (q) => q.orderBy('created_at'))`. `build` runs once.
  */
-export function query<R extends Row = Row>(target: QueryTarget, build?: BuildQuery<R>): LiveQuery<R> {
-  return new LiveQuery<R>(getSynclineClient(), target, build);
+export function query<R extends Row = Row>(
+  target: QueryTarget,
+  build?: BuildQuery<R>,
+  options: QueryOptions = {},
+): LiveQuery<R> {
+  return new LiveQuery<R>(getSynclineClient(), target, build, options.over);
 }
